@@ -1,0 +1,70 @@
+"""The ``fase`` command line: one module per command, thin over the library.
+
+Bad input never produces a traceback: :class:`fase.errors.FaseInputError` is printed
+as ``error: <file>: <problem>`` with a hint, exit status 2. Unexpected failures print
+one line and exit 1 (set ``FASE_DEBUG=1`` to see the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from typer.exceptions import Abort, Exit, TyperException
+
+from fase.errors import FaseInputError
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command so that input errors become one clear message and an exit status."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FaseInputError as exc:
+            typer.secho(f"error: {exc.source}: {exc.problem}", err=True, fg="red")
+            if exc.hint:
+                typer.echo(f"  hint: {exc.hint}", err=True)
+            raise Exit(2) from None
+        except (Exit, Abort, TyperException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("FASE_DEBUG"):
+                raise
+            typer.secho(f"internal error: {type(exc).__name__}: {exc}", err=True, fg="red")
+            typer.echo("  rerun with FASE_DEBUG=1 for the traceback, and please report it", err=True)
+            raise Exit(1) from None
+
+    return wrapper
+
+
+app = typer.Typer(
+    help="FASE: audit predictive policing — forecast, allocate patrols fairly, simulate the feedback loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from fase.cli.allocate import allocate_command
+    from fase.cli.data import data_command
+
+    commands = {
+        "data": (data_command, "Phases 1–2: incidents → tensors and hybrid graph (embedded Chicago data by default)."),
+        "allocate": (allocate_command, "Phase 4: fairness-constrained patrol allocation for a run's forecasts."),
+    }
+    for name, (function, help_text) in commands.items():
+        app.command(name, help=help_text)(reports_errors(function))
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

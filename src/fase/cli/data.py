@@ -1,0 +1,53 @@
+"""``fase data``: Phases 1–2 on the embedded default or on the user's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.errors import FaseInputError
+from fase.runinfo import new_run_dir, write_run_info
+
+
+def path_overrides(incidents: Path | None, polygons: Path | None, demographics: Path | None) -> dict[str, Any]:
+    """Dataset overrides for files given on the command line (absolute paths)."""
+    dataset: dict[str, Any] = {}
+    for key, value in (("incidents", incidents), ("areas", polygons), ("demographics", demographics)):
+        if value is not None:
+            if not value.exists():
+                raise FaseInputError(value, f"file given with --{'polygons' if key == 'areas' else key} not found")
+            dataset[key] = {"path": str(value.resolve())}
+    return {"dataset": dataset} if dataset else {}
+
+
+def data_command(
+    incidents: Annotated[Path | None, typer.Option(help="Incident CSV (format from the dataset/config).")] = None,
+    polygons: Annotated[Path | None, typer.Option(help="Area polygons (GeoJSON, shapefile, zip).")] = None,
+    demographics: Annotated[Path | None, typer.Option(help="ACS-style demographics table.")] = None,
+    config: ConfigOpt = None,
+    dataset: DatasetOpt = None,
+    preset: PresetOpt = None,
+    seed: SeedOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")] = None,
+) -> None:
+    """Build the feature tensors and the hybrid graph; print and save the dataset and graph tables."""
+    from fase.phases import run_data_phases
+
+    console = Console(stderr=True)
+    overrides = path_overrides(incidents, polygons, demographics)
+    cfg = build_config(dataset, preset, config, seed, overrides)
+    run_dir = out if out is not None else new_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with console.status("Phase 1–2") as status:
+        result = run_data_phases(cfg, run_dir, progress=lambda msg: status.update(f"Phase 1–2: {msg}"))
+    write_run_info(run_dir, cfg, "fase data", {"seconds": result.seconds})
+    out_console = Console()
+    out_console.print(Markdown(result.dataset_table))
+    out_console.print(Markdown(result.graph_table))
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    console.print(f"[green]wrote[/green] {run_dir} ({times})")

@@ -1,0 +1,161 @@
+"""Dataset definitions: where a city's data live and what their columns mean.
+
+A dataset is independent of the method: the same dataset runs under the
+``paper`` or ``default`` preset. Paths are resolved relative to the YAML file
+that declares them; ``{data_root}`` expands to the shared real-data folder
+(``FASE_DATA_ROOT``, default ``../shared/data``) and ``embedded:`` to the data
+shipped inside the package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IncidentFormat = Literal[
+    "baltimore_legacy",  # Open Baltimore Part-1 CSV: CrimeDateTime (US AM/PM or ISO UTC), Latitude, Longitude
+    "fase_processed",  # the FASE authors' processed file: CrimeDateTime as YYYY-MM-DD HH:MM:SS
+    "chicago_portal",  # City of Chicago "Crimes - 2001 to Present" (with or without its header row)
+    "nypd",  # NYPD (7 major) felony incidents
+    "baltimore_geocoded",  # our block-geocoded BPD Part-1 records: date only
+    "lapd",  # LAPD "Crime Data from 2020 to Present": DATE OCC + TIME OCC (HHMM)
+    "mapped",  # any CSV, through an explicit column mapping
+]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are an error (a typo in a YAML file must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMap(Strict):
+    """Which source column holds each canonical field.
+
+    Either ``datetime`` (date and time in one column) or ``date`` (+ optional
+    ``time``, e.g. LAPD's HHMM ``TIME OCC``) must be given.
+    """
+
+    datetime: str | None = None
+    date: str | None = None
+    time: str | None = None
+    lat: str = "Latitude"
+    lon: str = "Longitude"
+    crime_type: str | None = None
+    incident_id: str | None = None
+    extra: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_time(self) -> ColumnMap:
+        if self.datetime is None and self.date is None:
+            raise ValueError("a column map needs 'datetime' or 'date'")
+        return self
+
+
+class IncidentSource(Strict):
+    """An incident file and how to read it."""
+
+    path: str
+    format: IncidentFormat = "mapped"
+    columns: ColumnMap | None = None
+    header: bool | None = None  # None: the format's default
+    names: tuple[str, ...] | None = None  # column names for a header-less file
+    delimiter: str = ","
+    datetime_formats: tuple[str, ...] | None = None  # strptime formats tried in order
+    input_utc: bool = False  # timestamps are UTC (converted to the dataset's zone)
+    keep_if: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # column -> accepted values
+    time_precision: Literal["hour", "day"] = "hour"  # "day": the source has dates only
+
+
+class BBox(Strict):
+    """Inclusive WGS84 bounding box (degrees)."""
+
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BBox:
+        if not (-90 <= self.lat_min < self.lat_max <= 90):
+            raise ValueError("need -90 <= lat_min < lat_max <= 90")
+        if not (-180 <= self.lon_min < self.lon_max <= 180):
+            raise ValueError("need -180 <= lon_min < lon_max <= 180")
+        return self
+
+
+class Calendar(Strict):
+    """Study period in local time: ``start`` inclusive, ``end`` exclusive (dates)."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        if self.end <= self.start:
+            raise ValueError("calendar end must be after start")
+        return self
+
+
+class AreaSource(Strict):
+    """Areal units (polygons) and their id column."""
+
+    path: str
+    id_column: str
+    layer: str | None = None
+    name_column: str | None = None
+    selection: Literal["all", "internal_point_in_bbox", "intersects_bbox"] = "all"
+    nearest_max_m: float = 0.0  # nearest-polygon fallback radius (metres), 0 = off
+    projected_crs: str | None = None  # metric CRS; None: the UTM zone estimated from the data
+    fuzzy_tolerance_m: float = 0.0  # coarse polygons: neighbours within this gap (used by contiguity "auto")
+
+
+class DemographicsSource(Strict):
+    """An ACS-style table keyed by area id.
+
+    Shares may be fractions (``share_scale: 1``) or percentages (``share_scale: 100``).
+    Where shares are absent, counts with a denominator are used.
+    """
+
+    path: str | None = None  # None: the attributes of the area file
+    id_column: str
+    black_share: str | None = None
+    white_share: str | None = None  # used by minority_definition 'one_minus_white'
+    black_count: str | None = None
+    white_count: str | None = None
+    population: str | None = None
+    income: str | None = None
+    income_divisor: str | None = None  # e.g. a tract count, where ``income`` is a sum over tracts
+    poverty_share: str | None = None
+    poverty_count: str | None = None
+    poverty_denominator: str | None = None
+    share_scale: float = 1.0
+    suppressed_values: tuple[float, ...] = (-666666666.0, -999999999.0, -888888888.0)
+    vintage: str = ""
+
+
+class DatasetConfig(Strict):
+    """One city: incidents, areas, demographics, time zone, study period."""
+
+    name: str
+    description: str = ""
+    timezone: str
+    calendar: Calendar
+    bbox: BBox | None = None
+    incidents: IncidentSource
+    areas: AreaSource
+    demographics: DemographicsSource
+    provenance: tuple[str, ...] = ()  # PROVENANCE files shipped or referenced
+    licence: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')") from exc
+        return value

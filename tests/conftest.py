@@ -1,0 +1,12 @@
+"""Test-wide settings: one torch thread per worker (pytest-xdist runs two workers)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
