@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.fase import FASEModel
 from fase.models.layers.hawkes import HawkesExcitation, excitation_mask
 

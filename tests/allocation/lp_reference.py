@@ -60,8 +60,12 @@ def solve_stacked(instances: list[Instance]) -> list[float]:
     a_ub = sparse.block_diag([sparse.csr_matrix(a) for a, _ in blocks], format="csr")
     b_ub = np.concatenate([b for _, b in blocks])
     cost = -np.concatenate([inst.mu for inst in instances])
-    bounds = [(inst.floor, inst.upper) for inst in instances for _ in range(inst.mu.size)]
+    bounds = np.concatenate(
+        [np.tile([inst.floor, inst.upper], (inst.mu.size, 1)) for inst in instances]
+    )
     result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs-ds", options=TIGHT)
     assert result.status == 0, result.message
     splits = np.cumsum([inst.mu.size for inst in instances])[:-1]
-    return [float(inst.mu @ x) for inst, x in zip(instances, np.split(result.x, splits), strict=True)]
+    return [
+        float(inst.mu @ x) for inst, x in zip(instances, np.split(result.x, splits), strict=True)
+    ]

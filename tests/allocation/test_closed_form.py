@@ -142,7 +142,9 @@ def test_ties_go_to_the_lower_index() -> None:
 
 def test_without_dir_or_with_an_empty_group_it_is_greedy() -> None:
     mu = np.array([3.0, 1.0, 2.0])
-    np.testing.assert_allclose(solve_dir_lp(mu, np.array([1, 0, 0], bool), epsilon=None), [60, 0, 0])
+    np.testing.assert_allclose(
+        solve_dir_lp(mu, np.array([1, 0, 0], bool), epsilon=None), [60, 0, 0]
+    )
     np.testing.assert_allclose(solve_dir_lp(mu, np.zeros(3, bool), cap=25), [25, 10, 25])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 
 
 def random_graph(num_nodes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -172,6 +172,9 @@ def test_quantile_of_a_scalar_level_and_errors() -> None:
     assert dist.quantile(0.9, max_count=5).tolist() == [min(e, 5) for e in expected]
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         dist.quantile(1.0)
+    # A level equal to a CDF value: NB(μ = 1, θ = 1) has P(0) = 1/2 exactly, so the median is 0.
+    one = torch.ones(1, dtype=torch.float64)
+    assert NegativeBinomial(one, one).quantile(0.5).item() == stats.nbinom.ppf(0.5, 1, 0.5) == 0
 
 
 def test_zinb_limits_and_expected_count() -> None:
@@ -257,8 +260,8 @@ def test_paper_and_stable_forms_agree_away_from_the_clamps() -> None:
 
 def test_count_distribution_factory() -> None:
     params = {name: torch.tensor([0.5]) for name in ("mu", "theta", "pi")}
-    assert isinstance(count_distribution("zinb", params), ZeroInflatedNegativeBinomial)
-    assert isinstance(count_distribution("nb", params), NegativeBinomial)
+    assert type(count_distribution("zinb", params)) is ZeroInflatedNegativeBinomial
+    assert type(count_distribution("nb", params)) is NegativeBinomial
     assert type(count_distribution("poisson", {"mu": params["mu"]})) is Poisson
     clamped = count_distribution("poisson", {"mu": torch.tensor([0.0])}, eps=1e-6)
     assert clamped.mean.item() == pytest.approx(1e-6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.distributions import NegativeBinomial, Poisson, ZeroInflatedNegativeBinomial
 from fase.models.fase import FASEModel
 
@@ -94,7 +94,7 @@ def test_heads_follow_the_distribution(graph, name: str, cls: type, heads: set[s
     assert bool((out["mu"] > 0).all())
     if "pi" in out:
         assert bool(((out["pi"] > 0) & (out["pi"] < 1)).all())
-    assert isinstance(model.distribution(out), cls)
+    assert type(model.distribution(out)) is cls
 
 
 def test_loss_gradients_reach_alpha_and_beta(graph, paper_config) -> None:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from fase.errors import FaseInputError
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 
 
 def test_defaults_are_the_paper_architecture_with_corrected_hawkes() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.stgnn import STGNN
 
 GEN = torch.Generator().manual_seed(0)

@@ -193,9 +193,7 @@ def _solve_on_line(
     lead = _top(risk[:, line.lead], int(j.max(initial=-1)) + 1)
     follow = _top(risk[:, line.follow], int(i.max(initial=-1)) + 1)
     free_top = _top(risk[:, free], min(free.size, _ranks_needed(remaining, cap)))
-    density = np.concatenate(
-        [(lead[1][:, j] + r * follow[1][:, i]) / (1 + r), free_top[1]], axis=1
-    )
+    density = np.concatenate([(lead[1][:, j] + r * follow[1][:, i]) / (1 + r), free_top[1]], axis=1)
     length = np.concatenate([length, np.full(free_top[1].shape[1], cap)])
     order = np.argsort(-density, axis=1, kind="stable")
     seg_len = length[order]

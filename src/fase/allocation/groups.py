@@ -32,7 +32,8 @@ class Groups:
         majority = np.asarray(self.majority, dtype=bool)
         if minority.ndim != 1 or minority.shape != majority.shape:
             raise ValueError(
-                f"group masks must be 1-D of equal length, got {minority.shape} and {majority.shape}"
+                "group masks must be 1-D of equal length, "
+                f"got {minority.shape} and {majority.shape}"
             )
         if np.any(minority & majority):
             raise ValueError("an area cannot be both minority and majority")

@@ -102,7 +102,9 @@ class PatrolLP:
         h = self._h
         h.changeColsCost(self.n_nodes, self._columns, np.asarray(objective, dtype=float))
         if self.n_parametric_rows:
-            self._set_rows(np.asarray(rows, float), np.asarray(lower, float), np.asarray(upper, float))
+            self._set_rows(
+                np.asarray(rows, float), np.asarray(lower, float), np.asarray(upper, float)
+            )
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:

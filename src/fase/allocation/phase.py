@@ -61,7 +61,9 @@ def load_risk(path: Path, key: str) -> np.ndarray:
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)
             if key not in names:
-                raise FaseInputError(path, f"has no array {key!r} (arrays: {names})", "use --risk-key")
+                raise FaseInputError(
+                    path, f"has no array {key!r} (arrays: {names})", "use --risk-key"
+                )
             array = np.asarray(data[key])
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise FaseInputError(path, f"cannot be read as a NumPy .npz file ({exc})") from exc
@@ -148,7 +150,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"{summary['steps']} steps × {summary['areas']} areas "
         f"({summary['groups']['minority']} minority, {summary['groups']['majority']} majority, "
         f"{summary['groups']['unknown']} unknown); risk `{summary['risk_key']}`; "
-        f"B = {cfg['budget']:g}, ε = {cfg['epsilon']}, cap = {cfg['cap']}, floor = {cfg['floor']:g}; "
+        f"B = {cfg['budget']:g}, ε = {cfg['epsilon']}, cap = {cfg['cap']}, "
+        f"floor = {cfg['floor']:g}; "
         f"{summary['seconds']:.3f} s.",
         "",
         "| metric | mean | std | min | max | undefined steps |",

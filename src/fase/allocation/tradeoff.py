@@ -86,9 +86,9 @@ def tradeoff_curve(
 def plot_tradeoff(table: pd.DataFrame, path: str | Path, dpi: int = 300) -> list[Path]:
     """Save the trade-off figure as ``<path>.png`` and ``<path>.pdf``; return both paths.
 
-    Left: coverage against mean |DIR − 1| (symmetric-log axis); right: coverage against the mean detection
-    gap; one line per policy, points labelled with their tolerance. Uses the Agg
-    canvas directly (no pyplot state, no display needed).
+    Left: coverage against mean |DIR − 1| (symmetric-log axis); right: coverage against
+    the mean detection gap; one line per policy, points labelled with their tolerance.
+    Uses the Agg canvas directly (no pyplot state, no display needed).
     """
     figure = Figure(figsize=(10, 4), layout="constrained")
     FigureCanvasAgg(figure)

@@ -89,7 +89,9 @@ class LevelFill:
         total = np.asarray(total, dtype=float)
         theta = self.level(np.minimum(total, self.active_capacity))
         active = self.weights > 0
-        filled = np.clip(self.weights * np.nan_to_num(theta)[:, None] + self.offsets, self.lo, self.hi)
+        filled = np.clip(
+            self.weights * np.nan_to_num(theta)[:, None] + self.offsets, self.lo, self.hi
+        )
         overflow = np.maximum(total - self.active_capacity, 0.0)
         share = overflow / np.maximum(self.n_inactive, 1)
         idle = np.minimum(self.lo + share, self.hi)[:, None]

@@ -40,7 +40,9 @@ def allocate_command(
     ] = None,
     risk_kind: Annotated[
         str,
-        typer.Option(help="Forecast to allocate on: expected ((1−π)·μ) or mu (the paper's NB mean)."),
+        typer.Option(
+            help="Forecast to allocate on: expected ((1−π)·μ) or mu (the paper's NB mean)."
+        ),
     ] = "expected",
     budget: Annotated[float, typer.Option(help="Patrol units per step (B).")] = 60.0,
     epsilon: Annotated[

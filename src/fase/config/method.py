@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from fase.config.dataset import DatasetConfig, Strict
+from fase.config.model import ModelConfig
+from fase.config.training import TrainingConfig
 
 
 class DataMethod(Strict):
@@ -69,10 +71,12 @@ def resolve_contiguity(graph: GraphMethod, dataset: DatasetConfig) -> GraphMetho
 
 
 class RunConfig(Strict):
-    """Everything a run needs: the dataset, the method and the seed."""
+    """Everything a run needs: the dataset, the method of every phase and the seed."""
 
     preset: str = "default"
     seed: int = 42
     dataset: DatasetConfig
     data: DataMethod = DataMethod()
     graph: GraphMethod = GraphMethod()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()

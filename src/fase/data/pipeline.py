@@ -192,8 +192,8 @@ def _dataset_table(cfg, incidents: IncidentTable, join: JoinResult, grid: BinGri
     rows += [
         ("Exact duplicate rows (policy: " + cfg.data.duplicates + ")", incidents.duplicates),
         ("Incidents loaded", loaded),
-        ("Assigned strictly inside an area", join.inside),
-        ("Assigned on a boundary / overlap (lowest node index)", join.on_boundary_or_overlap),
+        ("Assigned by point in polygon", join.inside),
+        ("  of which matched by several areas (lowest node index)", join.on_boundary_or_overlap),
         ("Assigned by nearest-area fallback", join.nearest),
         (f"Dropped (outside all areas) ({join.unassigned / max(loaded, 1):.1%})", join.unassigned),
         ("Incidents assigned to areas", assigned),

@@ -1,6 +1,6 @@
 """Forecasting models: count distributions, layers, the STGNN encoder and the FASE predictor."""
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.distributions import (
     DISTRIBUTIONS,
     CountDistribution,

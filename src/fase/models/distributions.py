@@ -45,9 +45,6 @@ def _log1p_ratio(mu: Tensor, theta: Tensor) -> Tensor:
     return torch.where(small, torch.log1p(ratio), torch.log(theta + mu) - torch.log(theta))
 
 
-_STIRLING_FROM = 100.0
-
-
 def _floor_theta(theta: Tensor) -> Tensor:
     """θ clamped to the smallest normal number of its dtype (only to avoid log 0 and μ/0)."""
     return theta.clamp(min=torch.finfo(theta.dtype).tiny)
@@ -57,6 +54,9 @@ def poisson_log_prob(y: Tensor, mu: Tensor) -> Tensor:
     """log Poisson(y; μ) = y·log μ − μ − log Γ(y+1), element-wise; log P(0 | μ=0) = 0."""
     y = torch.as_tensor(y, dtype=mu.dtype, device=mu.device)
     return torch.special.xlogy(y, mu) - mu - torch.lgamma(y + 1)
+
+
+_STIRLING_FROM = 100.0  # θ from which NB uses Stirling's series (truncation error < 1e-17)
 
 
 def _stirling_correction(x: Tensor) -> Tensor:
@@ -254,14 +254,16 @@ class NegativeBinomial(CountDistribution):
         return torch.poisson(rate, generator=generator)
 
 
-class ZeroInflatedNegativeBinomial(NegativeBinomial):
+class ZeroInflatedNegativeBinomial(CountDistribution):
     """ZINB(μ, θ, π): a structural zero with probability π, else NB(μ, θ)."""
 
     parameter_names = ("mu", "theta", "pi")
 
     def __init__(self, mu: Tensor, theta: Tensor, pi: Tensor, eps: float | None = None) -> None:
+        super().__init__(eps)
         mu, theta, pi = torch.broadcast_tensors(mu, theta, pi)
-        super().__init__(mu, theta, eps)
+        self.counts = NegativeBinomial(mu, theta, eps)  # the non-structural part
+        self.mu, self.theta = self.counts.mu, self.counts.theta
         self.pi = pi if eps is None else pi.clamp(eps, 1 - eps)
 
     def log_prob(self, y: Tensor) -> Tensor:
@@ -278,7 +280,7 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         return (1 - self.pi) * self.mu * (1 + self.mu / self.theta + self.pi * self.mu)
 
     def sample(self, generator: torch.Generator, sample_shape: tuple[int, ...] = ()) -> Tensor:
-        counts = super().sample(generator, sample_shape)
+        counts = self.counts.sample(generator, sample_shape)
         uniform = torch.rand(
             counts.shape, generator=generator, dtype=counts.dtype, device=counts.device
         )

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.distributions import DISTRIBUTIONS, CountDistribution, count_distribution
 from fase.models.layers.hawkes import HawkesExcitation, excitation_mask
 from fase.models.stgnn import STGNN

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from fase.models.config import ModelConfig
+from fase.config.model import ModelConfig
 from fase.models.layers.diffusion import AdaptiveAdjacency, GraphDiffusion, diffusion_supports
 from fase.models.layers.tcn import GatedTemporalConv
 

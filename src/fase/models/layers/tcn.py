@@ -33,7 +33,9 @@ class CausalConv(nn.Module):
     Shapes: x (…, T, C_in) → (…, T, C_out).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int
+    ) -> None:
         super().__init__()
         self.lags = [(kernel_size - 1 - j) * dilation for j in range(kernel_size)]
         self.linear = nn.Linear(kernel_size * in_channels, out_channels)

@@ -1,0 +1,83 @@
+"""Training windows over the whole series, gathered in-process from tensors in memory.
+
+A window starting at bin s covers bins [s, s + W). Its sample is
+
+    x       = features of bins [s, s + W)                              (N, W, F)
+    y_hist  = counts of bins [s − P, s + W), zero for bins before 0    (N, P + W)
+    target  = counts of bins [s, s + W)                                (N, W)
+
+with P the model's ``history_steps``. The history may reach back into an earlier split
+(the validation windows' history comes from the training period): those counts are
+observed before the window, so using them is not leakage.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from fase.errors import FaseInputError
+
+
+def window_starts(start: int, end: int, window: int, stride: int) -> np.ndarray:
+    """Starts s = start, start + stride, … of the windows [s, s + W) inside [start, end).
+
+    A tail shorter than a window is dropped (the reference: 18,396 training bins with
+    W = stride = 32 give 574 windows). Returns (K,) int64, possibly empty.
+    """
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be positive, got {window} and {stride}")
+    return np.arange(start, end - window + 1, stride, dtype=np.int64)
+
+
+class WindowBatch(NamedTuple):
+    """One minibatch of B windows: x (B, N, W, F), y_hist (B, N, P + W), target (B, N, W)."""
+
+    x: Tensor
+    y_hist: Tensor
+    target: Tensor
+
+
+class CountSeries:
+    """A multivariate count series and its features, ready for window gathering.
+
+    Args:
+        x: (N, T, F) model inputs (already scaled), any float dtype; stored as float32.
+        y: (N, T) counts (integers, or fractional observed counts in the simulator);
+            used both as targets and as the count history; stored as float32.
+        history_steps: P, bins of counts before each window passed in ``y_hist``.
+    """
+
+    def __init__(self, x: np.ndarray | Tensor, y: np.ndarray | Tensor, history_steps: int) -> None:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        y = torch.as_tensor(y, dtype=torch.float32)
+        if x.ndim != 3 or y.ndim != 2 or x.shape[:2] != y.shape:
+            raise FaseInputError(
+                "tensors", f"need x (N, T, F) and y (N, T); got {tuple(x.shape)}, {tuple(y.shape)}"
+            )
+        if history_steps < 0:
+            raise ValueError(f"history_steps must be ≥ 0, got {history_steps}")
+        self.history_steps = history_steps
+        self.num_nodes, self.num_steps, self.num_features = x.shape
+        self._x = x.transpose(0, 1).contiguous()  # (T, N, F): a window is a slice of rows
+        zeros = torch.zeros(history_steps, self.num_nodes)
+        self._y = torch.cat([zeros, y.T]).contiguous()  # (P + T, N): row P + t is bin t
+
+    def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
+        """Gather the windows starting at ``starts`` (B,) with length ``window`` (W)."""
+        starts = torch.as_tensor(starts, dtype=torch.int64)
+        if starts.numel() and (int(starts.min()) < 0 or int(starts.max()) + window > self.num_steps):
+            raise IndexError(f"windows of {window} bins must lie inside [0, {self.num_steps})")
+        steps = starts[:, None] + torch.arange(window)  # (B, W) bins
+        history = starts[:, None] + torch.arange(self.history_steps + window)  # rows of _y
+        x = self._x[steps].permute(0, 2, 1, 3).contiguous()  # (B, W, N, F) → (B, N, W, F)
+        y_hist = self._y[history].transpose(1, 2).contiguous()  # (B, N, P + W)
+        target = y_hist[..., self.history_steps :]
+        return WindowBatch(x, y_hist, target)
+
+    def span(self, begin: int, end: int) -> WindowBatch:
+        """One sample covering bins [begin, end) (batch of 1), with P bins of history."""
+        return self.batch(np.array([begin]), end - begin)
