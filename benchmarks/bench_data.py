@@ -32,14 +32,24 @@ ORIGIN = (440_000.0, 4_630_000.0)  # UTM 16N
 CRS = "EPSG:32616"
 
 
-def synthetic_city(root: Path, n_incidents: int, n_cols: int = 20, n_rows: int = 10, seed: int = 0) -> Path:
+def synthetic_city(
+    root: Path, n_incidents: int, n_cols: int = 20, n_rows: int = 10, seed: int = 0
+) -> Path:
     """Write polygons, demographics and an incident CSV; return a config YAML path."""
     rng = np.random.default_rng(seed)
     side = 1000.0
     cells = [
-        {"area": r * n_cols + c + 1, "geometry": box(ORIGIN[0] + c * side, ORIGIN[1] + r * side,
-                                                     ORIGIN[0] + (c + 1) * side, ORIGIN[1] + (r + 1) * side)}
-        for r in range(n_rows) for c in range(n_cols)
+        {
+            "area": r * n_cols + c + 1,
+            "geometry": box(
+                ORIGIN[0] + c * side,
+                ORIGIN[1] + r * side,
+                ORIGIN[0] + (c + 1) * side,
+                ORIGIN[1] + (r + 1) * side,
+            ),
+        }
+        for r in range(n_rows)
+        for c in range(n_cols)
     ]
     areas = gpd.GeoDataFrame(cells, crs=CRS).to_crs("EPSG:4326")
     n = len(cells)
@@ -59,9 +69,17 @@ def synthetic_city(root: Path, n_incidents: int, n_cols: int = 20, n_rows: int =
             x = ORIGIN[0] + rng.uniform(0, n_cols * side, m)
             y = ORIGIN[1] + rng.uniform(0, n_rows * side, m)
             pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=CRS).to_crs("EPSG:4326")
-            times = pd.to_datetime(start + rng.integers(0, span, m) // 60_000_000_000 * 60_000_000_000)
-            frame = pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M:%S"), "lat": pts.y.round(6),
-                                  "lon": pts.x.round(6), "d": "THEFT"})
+            times = pd.to_datetime(
+                start + rng.integers(0, span, m) // 60_000_000_000 * 60_000_000_000
+            )
+            frame = pd.DataFrame(
+                {
+                    "t": times.strftime("%Y-%m-%d %H:%M:%S"),
+                    "lat": pts.y.round(6),
+                    "lon": pts.x.round(6),
+                    "d": "THEFT",
+                }
+            )
             frame.to_csv(handle, header=False, index=False)
     config = {
         "dataset": {
@@ -70,8 +88,13 @@ def synthetic_city(root: Path, n_incidents: int, n_cols: int = 20, n_rows: int =
             "calendar": {"start": "2016-01-01", "end": "2019-01-01"},
             "incidents": {"path": str(csv), "format": "fase_processed"},
             "areas": {"path": str(root / "areas.geojson"), "id_column": "area"},
-            "demographics": {"id_column": "area", "black_share": "black_pct", "share_scale": 100,
-                             "income": "income", "poverty_share": "poverty_pct"},
+            "demographics": {
+                "id_column": "area",
+                "black_share": "black_pct",
+                "share_scale": 100,
+                "income": "income",
+                "poverty_share": "poverty_pct",
+            },
         }
     }
     path = root / "config.json"
@@ -83,18 +106,26 @@ def timed_run(cfg, out: Path) -> dict[str, float]:
     """Wall time of each step, from the pipeline's own progress messages."""
     marks: list[tuple[str, float]] = []
     start = time.perf_counter()
-    result = run_data_phases(cfg, out, progress=lambda msg: marks.append((msg, time.perf_counter())))
+    result = run_data_phases(
+        cfg, out, progress=lambda msg: marks.append((msg, time.perf_counter()))
+    )
     total = time.perf_counter() - start
     steps: dict[str, float] = {}
     for (name, t0), (_, t1) in zip(marks, [*marks[1:], ("end", start + total)], strict=True):
         steps[name] = round(t1 - t0, 3)
-    return {"total_s": round(total, 3), **steps, "nodes": result.graph.A_geo.shape[0],
-            "bins": int(result.phase1.tensors.y.shape[1]),
-            "incidents_assigned": int(result.phase1.tensors.y.sum())}
+    return {
+        "total_s": round(total, 3),
+        **steps,
+        "nodes": result.graph.A_geo.shape[0],
+        "bins": int(result.phase1.tensors.y.shape[1]),
+        "incidents_assigned": int(result.phase1.tensors.y.sum()),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument("--no-embedded", action="store_true")
     args = parser.parse_args()
@@ -113,12 +144,25 @@ def main() -> None:
             results.append({"case": f"synthetic {size:,} incidents, 200 areas, 3 y hourly", **row})
             print(results[-1], file=sys.stderr)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    keys = ["total_s", "reading incidents", "loading areas", "assigning incidents to areas", "binning",
-            "demographics", "features", "writing artefacts", "building the hybrid graph"]
+    keys = [
+        "total_s",
+        "reading incidents",
+        "loading areas",
+        "assigning incidents to areas",
+        "binning",
+        "demographics",
+        "features",
+        "writing artefacts",
+        "building the hybrid graph",
+    ]
     print("| case | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for row in results:
-        print(f"| {row['case']} | " + " | ".join(f"{row.get(k, float('nan')):.2f}" for k in keys) + " |")
+        print(
+            f"| {row['case']} | "
+            + " | ".join(f"{row.get(k, float('nan')):.2f}" for k in keys)
+            + " |"
+        )
     print(f"\npeak RSS {peak_mb:,.0f} MB (whole process)")
     out = Path(__file__).parent / "results" / "data.json"
     out.write_text(json.dumps({"results": results, "peak_rss_mb": peak_mb}, indent=2) + "\n")

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.helpers.city import METRE_LAT, ORIGIN, SIDE, cell_center, write_city
 
 from fase.config import load_config
 from fase.data.tensors import Tensors
 from fase.graph import Graph
 from fase.phases import run_data_phases
-from tests.helpers.city import METRE_LAT, ORIGIN, SIDE, cell_center, write_city
 
 TZ = "America/Chicago"
 
@@ -20,7 +20,9 @@ TZ = "America/Chicago"
 def incidents() -> pd.DataFrame:
     """Incidents on 2016-11-05 .. 2016-11-07 (fall-back day 11-06), hand-placed."""
     rows = [
-        ("2016-11-05 00:10:00", 1), ("2016-11-05 00:50:00", 1), ("2016-11-05 05:00:00", 5),
+        ("2016-11-05 00:10:00", 1),
+        ("2016-11-05 00:50:00", 1),
+        ("2016-11-05 05:00:00", 5),
         ("2016-11-06 01:30:00", 2),  # ambiguous wall time: read as the first (CDT) 01:30
         ("2016-11-06 02:15:00", 9),  # node 9 has no demographics
         ("2016-11-07 23:59:00", 3),
@@ -30,12 +32,25 @@ def incidents() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["time", "node"])
     frame["lon"], frame["lat"] = np.array([cell_center(n) for n in frame["node"]]).T
     # exactly on the edge shared by nodes 1 and 2: the lowest index wins under covered_by
-    boundary = {"time": "2016-11-05 10:20:00", "node": 0, "lon": ORIGIN[0] + SIDE, "lat": ORIGIN[1] + 0.5 * SIDE}
+    boundary = {
+        "time": "2016-11-05 10:20:00",
+        "node": 0,
+        "lon": ORIGIN[0] + SIDE,
+        "lat": ORIGIN[1] + 0.5 * SIDE,
+    }
     # 100 m south of node 2: outside every polygon, within the 200 m nearest-area radius
-    gap = {"time": "2016-11-05 11:00:00", "node": 0, "lon": ORIGIN[0] + 1.5 * SIDE,
-           "lat": ORIGIN[1] - 100 * METRE_LAT}
-    far = {"time": "2016-11-05 12:00:00", "node": 0, "lon": ORIGIN[0] + 1.5 * SIDE,
-           "lat": ORIGIN[1] - 5000 * METRE_LAT}
+    gap = {
+        "time": "2016-11-05 11:00:00",
+        "node": 0,
+        "lon": ORIGIN[0] + 1.5 * SIDE,
+        "lat": ORIGIN[1] - 100 * METRE_LAT,
+    }
+    far = {
+        "time": "2016-11-05 12:00:00",
+        "node": 0,
+        "lon": ORIGIN[0] + 1.5 * SIDE,
+        "lat": ORIGIN[1] - 5000 * METRE_LAT,
+    }
     return pd.concat([frame, pd.DataFrame([boundary, gap, far])], ignore_index=True)
 
 
@@ -50,12 +65,16 @@ def test_default_preset_counts_every_incident_where_it_belongs(city, tmp_path: P
     t = Tensors.load(tmp_path / "run" / "data")
     assert t.y.shape == (9, 24 + 25 + 24)  # 72 local hours + the repeated fall-back hour
     starts = t.starts()
+
     def at(node: int, local: str, first: bool = True) -> int:
         stamp = pd.Timestamp(local).tz_localize(TZ, ambiguous=first)
         return int(t.y[node - 1, starts.get_loc(stamp)])
+
     assert at(1, "2016-11-05 00:00") == 2
     assert at(5, "2016-11-05 05:00") == 1
-    assert at(2, "2016-11-06 01:00", first=True) == 1 and at(2, "2016-11-06 01:00", first=False) == 0
+    assert (
+        at(2, "2016-11-06 01:00", first=True) == 1 and at(2, "2016-11-06 01:00", first=False) == 0
+    )
     assert at(9, "2016-11-06 02:00") == 1
     assert at(3, "2016-11-07 23:00") == 2  # duplicates kept
     assert at(1, "2016-11-05 10:00") == 1  # boundary point → node 1 (lowest index)
@@ -72,10 +91,14 @@ def test_default_preset_counts_every_incident_where_it_belongs(city, tmp_path: P
     graph = Graph.load(tmp_path / "run" / "graph" / "graph.npz")
     assert graph.A_geo.sum(axis=1).tolist() == [3, 5, 3, 5, 8, 5, 3, 5, 3]
     np.testing.assert_allclose(graph.A_combined.sum(axis=1), 1.0)  # default: row-normalised
-    assert graph.A_feat_thresh[8].sum() == 0 and graph.A_feat_thresh[:, 8].sum() == 0  # unknown node
+    assert (
+        graph.A_feat_thresh[8].sum() == 0 and graph.A_feat_thresh[:, 8].sum() == 0
+    )  # unknown node
 
 
-def test_paper_preset_drops_boundary_and_gap_points_and_trims_the_calendar(city, tmp_path: Path) -> None:
+def test_paper_preset_drops_boundary_and_gap_points_and_trims_the_calendar(
+    city, tmp_path: Path
+) -> None:
     cfg = load_config(config_path=city.config, preset="paper")
     result = run_data_phases(cfg, tmp_path / "run")
     t = result.phase1.tensors

@@ -28,7 +28,9 @@ class DataPhases:
     seconds: dict[str, float]
 
 
-def run_data_phases(cfg: RunConfig, run_dir: str | Path, progress: Progress | None = None) -> DataPhases:
+def run_data_phases(
+    cfg: RunConfig, run_dir: str | Path, progress: Progress | None = None
+) -> DataPhases:
     """Phase 1 (tensors) and Phase 2 (graph) into ``run_dir/data`` and ``run_dir/graph``."""
     run_dir = Path(run_dir)
     seconds: dict[str, float] = {}
@@ -46,8 +48,12 @@ def run_data_phases(cfg: RunConfig, run_dir: str | Path, progress: Progress | No
     graph = build_graph(phase1.areas, phase1.demographics.static, phase1.demographics.valid, method)
     graph_dir = run_dir / "graph"
     graph.save(graph_dir / "graph.npz")
-    graph_table = f"# Graph statistics ({method.contiguity} contiguity)\n\n" + graph.stats.to_markdown()
+    graph_table = (
+        f"# Graph statistics ({method.contiguity} contiguity)\n\n" + graph.stats.to_markdown()
+    )
     write_text(graph_dir / "graph_stats.md", graph_table)
-    write_json(graph_dir / "graph_stats.json", {"contiguity": method.contiguity, **graph.stats.to_dict()})
+    write_json(
+        graph_dir / "graph_stats.json", {"contiguity": method.contiguity, **graph.stats.to_dict()}
+    )
     seconds["phase2_graph"] = time.perf_counter() - start
     return DataPhases(phase1, graph, dataset_table, graph_table, seconds)

@@ -16,8 +16,8 @@ from fase.config import RunConfig
 from fase.io import read_json, write_json, write_text
 
 PACKAGES = (
-    "fase", "torch", "torch-geometric", "numpy", "pandas", "pyarrow", "geopandas", "shapely", "pyogrio",
-    "libpysal", "scipy", "highspy", "fairlearn", "pydantic", "matplotlib",
+    "fase", "torch", "torch-geometric", "numpy", "pandas", "pyarrow", "geopandas", "shapely",
+    "pyogrio", "libpysal", "scipy", "highspy", "fairlearn", "pydantic", "matplotlib",
 )  # fmt: skip
 
 
@@ -47,7 +47,9 @@ def config_to_yaml(cfg: RunConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
-def write_run_info(run_dir: str | Path, cfg: RunConfig, command: str, extra: dict[str, Any] | None = None) -> None:
+def write_run_info(
+    run_dir: str | Path, cfg: RunConfig, command: str, extra: dict[str, Any] | None = None
+) -> None:
     """Write ``config.yaml`` (resolved) and merge this command into ``run_info.json``."""
     run_dir = Path(run_dir)
     write_text(run_dir / "config.yaml", config_to_yaml(cfg))
@@ -62,5 +64,7 @@ def write_run_info(run_dir: str | Path, cfg: RunConfig, command: str, extra: dic
             "platform": platform.platform(),
         }
     )
-    info["commands"].append({"command": command, "at": dt.datetime.now(dt.UTC).isoformat(), **(extra or {})})
+    info["commands"].append(
+        {"command": command, "at": dt.datetime.now(dt.UTC).isoformat(), **(extra or {})}
+    )
     write_json(info_path, info)

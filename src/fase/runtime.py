@@ -6,6 +6,7 @@ count is explicit (``--threads``, default 2) rather than torch's default.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 DEFAULT_THREADS = 2
@@ -18,7 +19,6 @@ def configure_threads(n_threads: int = DEFAULT_THREADS) -> None:
     n_threads = max(1, int(n_threads))
     os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
     torch.set_num_threads(n_threads)
-    try:
+    # Raises once set or once parallel work has started: the first setting stays.
+    with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set, or parallel work has started: keep the first setting
-        pass

@@ -10,25 +10,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tests.helpers.city import City, write_city
 from typer.testing import CliRunner
 
 from fase.cli import app
-from tests.helpers.city import City, write_city
 
 runner = CliRunner()
 
 
 def base_city(root: Path) -> City:
-    frame = pd.DataFrame({"time": ["2017-01-02 10:00:00", "2017-01-03 11:30:00", "2017-01-04 12:00:00"],
-                          "node": [1, 5, 9]})
+    frame = pd.DataFrame(
+        {
+            "time": ["2017-01-02 10:00:00", "2017-01-03 11:30:00", "2017-01-04 12:00:00"],
+            "node": [1, 5, 9],
+        }
+    )
     return write_city(root, frame, "2017-01-02", "2017-01-05")
 
 
 def run(city: City, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["data", "--config", str(city.config), "--out", str(city.root / "run"), *extra])
+    result = runner.invoke(
+        app, ["data", "--config", str(city.config), "--out", str(city.root / "run"), *extra]
+    )
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert "Traceback" not in output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     return result.exit_code, output
 
 
@@ -51,27 +59,39 @@ CASES = {
     "empty incident file": lambda c: write(c.incidents, ""),
     "header only": lambda c: write(c.incidents, "CrimeDateTime,Latitude,Longitude\n"),
     "wrong delimiter": lambda c: write(c.incidents, c.incidents.read_text().replace(",", ";")),
-    "missing column": lambda c: write(c.incidents, c.incidents.read_text().replace("Latitude", "Lat")),
+    "missing column": lambda c: write(
+        c.incidents, c.incidents.read_text().replace("Latitude", "Lat")
+    ),
     "non-numeric coordinates": lambda c: write(
-        c.incidents, "CrimeDateTime,Latitude,Longitude\n2017-01-02 10:00:00,north,west\n"),
+        c.incidents, "CrimeDateTime,Latitude,Longitude\n2017-01-02 10:00:00,north,west\n"
+    ),
     "all rows outside the bbox": lambda c: edit_dataset(
-        c, bbox={"lat_min": 10.0, "lat_max": 11.0, "lon_min": 10.0, "lon_max": 11.0}),
+        c, bbox={"lat_min": 10.0, "lat_max": 11.0, "lon_min": 10.0, "lon_max": 11.0}
+    ),
     "unknown date format": lambda c: write(
-        c.incidents, c.incidents.read_text().replace("2017-01-0", "Jan 0").replace(" 1", "th 1")),
+        c.incidents, c.incidents.read_text().replace("2017-01-0", "Jan 0").replace(" 1", "th 1")
+    ),
     "polygons without the id column": lambda c: edit_dataset(c, areas__id_column="GEOID"),
-    "demographics matching no node": lambda c: write(c.demographics, "area,black_pct,white_pct,income,poverty_pct\n"
-                                                     "X1,10,80,100,5\nX2,60,20,50,30\n"),
+    "demographics matching no node": lambda c: write(
+        c.demographics,
+        "area,black_pct,white_pct,income,poverty_pct\nX1,10,80,100,5\nX2,60,20,50,30\n",
+    ),
     "missing incident file": lambda c: c.incidents.unlink(),
     "missing polygon file": lambda c: c.polygons.unlink(),
-    "not really gzip": lambda c: (write(c.root / "bad.csv.gz", "plain text"),
-                                  edit_dataset(c, incidents__path=str(c.root / "bad.csv.gz"))),
-    "polygons file without features": lambda c: write(c.polygons, json.dumps(
-        {"type": "FeatureCollection", "features": []})),
+    "not really gzip": lambda c: (
+        write(c.root / "bad.csv.gz", "plain text"),
+        edit_dataset(c, incidents__path=str(c.root / "bad.csv.gz")),
+    ),
+    "polygons file without features": lambda c: write(
+        c.polygons, json.dumps({"type": "FeatureCollection", "features": []})
+    ),
     "demographics id column absent": lambda c: edit_dataset(c, demographics__id_column="zcta"),
     "unknown time zone": lambda c: edit_dataset(c, timezone="Mars/Olympus"),
     "unknown incident format": lambda c: edit_dataset(c, incidents__format="excel"),
     "config not YAML": lambda c: write(c.config, "dataset: [unclosed\n"),
-    "calendar before every incident": lambda c: edit_dataset(c, calendar={"start": "2010-01-01", "end": "2010-02-01"}),
+    "calendar before every incident": lambda c: edit_dataset(
+        c, calendar={"start": "2010-01-01", "end": "2010-02-01"}
+    ),
     "demographics column absent": lambda c: edit_dataset(c, demographics__black_share="pct_black"),
 }
 
@@ -84,8 +104,16 @@ def test_malformed_input_gives_one_clear_error(case: str, tmp_path: Path) -> Non
     assert code == 2, output
     assert output.startswith("error: ") or "\nerror: " in output, output
     first_line = output.strip().splitlines()[0]
-    assert any(name in first_line for name in ("incidents.csv", "areas.geojson", "demographics.csv",
-                                               "config.yaml", "bad.csv.gz")), first_line
+    assert any(
+        name in first_line
+        for name in (
+            "incidents.csv",
+            "areas.geojson",
+            "demographics.csv",
+            "config.yaml",
+            "bad.csv.gz",
+        )
+    ), first_line
 
 
 def test_counted_skips_are_reported_not_fatal(tmp_path: Path) -> None:
@@ -95,14 +123,24 @@ def test_counted_skips_are_reported_not_fatal(tmp_path: Path) -> None:
     lines = city.incidents.read_text().splitlines()
     header, good = lines[0], lines[1:]
     date, lat, lon, kind = good[0].split(",")
-    bad = [f"{date},{lon},{lat},{kind}", f"{date},0,0,{kind}", f"{date},95.0,{lon},{kind}",
-           f"not a date,{lat},{lon},{kind}", f"{date},,{lon},{kind}"]
+    bad = [
+        f"{date},{lon},{lat},{kind}",
+        f"{date},0,0,{kind}",
+        f"{date},95.0,{lon},{kind}",
+        f"not a date,{lat},{lon},{kind}",
+        f"{date},,{lon},{kind}",
+    ]
     write(city.incidents, "\n".join([header, *good, *bad]) + "\n")
     code, output = run(city)
     assert code == 0, output
     table = json.loads((city.root / "run" / "data" / "table1.json").read_text())["dropped"]
-    assert table == {"swapped_coordinates": 1, "zero_coordinates": 1, "out_of_range_coordinates": 1,
-                     "unparseable_datetime": 1, "missing_coordinates": 1}
+    assert table == {
+        "swapped_coordinates": 1,
+        "zero_coordinates": 1,
+        "out_of_range_coordinates": 1,
+        "unparseable_datetime": 1,
+        "missing_coordinates": 1,
+    }
 
 
 def test_invalid_polygon_is_repaired_and_counted(tmp_path: Path) -> None:
@@ -110,7 +148,9 @@ def test_invalid_polygon_is_repaired_and_counted(tmp_path: Path) -> None:
     collection = json.loads(city.polygons.read_text())
     ring = collection["features"][0]["geometry"]["coordinates"][0]
     (x0, y0), (x1, y1) = ring[0], ring[2]
-    collection["features"][0]["geometry"]["coordinates"] = [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]
+    collection["features"][0]["geometry"]["coordinates"] = [
+        [[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]
+    ]
     write(city.polygons, json.dumps(collection))
     code, output = run(city)
     assert code == 0, output

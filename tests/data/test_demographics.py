@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers.city import demographics_table
 
 from fase.config import DataMethod, DemographicsSource
 from fase.data.demographics import load_demographics
 from fase.errors import FaseInputError
-from tests.helpers.city import demographics_table
 
 NODES = [str(i) for i in range(1, 10)]  # node 9 has no row
 
@@ -18,15 +18,28 @@ NODES = [str(i) for i in range(1, 10)]  # node 9 has no row
 @pytest.fixture
 def table(tmp_path: Path) -> Path:
     frame = demographics_table()
-    frame.loc[len(frame)] = [99, 0.0, 100.0, 500_000, 1.0]  # a row outside the study (for table scope)
+    frame.loc[len(frame)] = [
+        99,
+        0.0,
+        100.0,
+        500_000,
+        1.0,
+    ]  # a row outside the study (for table scope)
     path = tmp_path / "acs.csv"
     frame.to_csv(path, index=False)
     return path
 
 
 def source(path: Path, **kw) -> DemographicsSource:
-    base = dict(path=str(path), id_column="area", black_share="black_pct", white_share="white_pct",
-                share_scale=100, income="income", poverty_share="poverty_pct")
+    base = dict(
+        path=str(path),
+        id_column="area",
+        black_share="black_pct",
+        white_share="white_pct",
+        share_scale=100,
+        income="income",
+        poverty_share="poverty_pct",
+    )
     return DemographicsSource(**{**base, **kw})
 
 
@@ -38,8 +51,17 @@ def test_default_policy_excludes_missing_and_normalises_over_nodes(table: Path) 
     np.testing.assert_allclose(demo.raw[0, 1], 0.0)
     np.testing.assert_allclose(demo.raw[2, 1], (90_000 - 20_000) / 90_000)
     np.testing.assert_allclose(demo.raw[:8, 2], [0.35, 0.25, 0.05, 0.30, 0.28, 0.08, 0.12, 0.03])
-    assert list(demo.groups) == ["minority", "minority", "majority", "minority", "minority",
-                                 "majority", "majority", "majority", "unknown"]  # 0.5 counts (≥)
+    assert list(demo.groups) == [
+        "minority",
+        "minority",
+        "majority",
+        "minority",
+        "minority",
+        "majority",
+        "majority",
+        "majority",
+        "unknown",
+    ]  # 0.5 counts (≥)
     assert demo.missing.tolist() == [False] * 8 + [True]
     np.testing.assert_allclose(demo.static[8], demo.raw[:8].mean(axis=0))  # imputed, not zero
     assert demo.report["nodes_without_demographics"] == ["9"]
@@ -54,7 +76,9 @@ def test_paper_policy_zero_fills_and_labels_missing_as_majority(table: Path) -> 
 
 
 def test_one_minus_white_definition(table: Path) -> None:
-    demo = load_demographics(source(table), NODES, DataMethod(minority_definition="one_minus_white"), "")
+    demo = load_demographics(
+        source(table), NODES, DataMethod(minority_definition="one_minus_white"), ""
+    )
     np.testing.assert_allclose(demo.raw[:8, 0], [0.9, 0.7, 0.2, 0.6, 0.65, 0.3, 0.4, 0.1])
     assert demo.minority.tolist() == [True, True, False, True, True, False, False, False, False]
 
@@ -62,8 +86,14 @@ def test_one_minus_white_definition(table: Path) -> None:
 def test_counts_with_denominators(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("id,pop,black,poor,inc\nA,100,60,10,5\nB,200,20,50,-666666666\n")
-    src = DemographicsSource(path=str(path), id_column="id", black_count="black", population="pop",
-                             poverty_count="poor", income="inc")
+    src = DemographicsSource(
+        path=str(path),
+        id_column="id",
+        black_count="black",
+        population="pop",
+        poverty_count="poor",
+        income="inc",
+    )
     demo = load_demographics(src, ["A", "B"], DataMethod(), "")
     np.testing.assert_allclose(demo.raw[:, 0], [0.6, 0.1])
     np.testing.assert_allclose(demo.raw[:, 2], [0.1, 0.25])

@@ -11,7 +11,9 @@ from fase.data.features import FeatureSpec, build_features, rolling_mean
 TZ = "America/Chicago"
 
 
-def direct_features(y: np.ndarray, starts: pd.DatetimeIndex, static: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+def direct_features(
+    y: np.ndarray, starts: pd.DatetimeIndex, static: np.ndarray, spec: FeatureSpec
+) -> np.ndarray:
     """Plain loops: the definition written out, one cell at a time."""
     n, t_len = y.shape
     out = np.zeros((n, t_len, 13))
@@ -24,7 +26,7 @@ def direct_features(y: np.ndarray, starts: pd.DatetimeIndex, static: np.ndarray,
                     past = y[v, max(0, t - w) : t]
                     out[v, t, 3 + j] = past.mean() if len(past) else 0.0
                 else:  # pandas rolling(min_periods=1) over [0, y0, y1, ...]
-                    shifted = [0.0] + list(y[v, : t_len - 1])
+                    shifted = [0.0, *y[v, : t_len - 1]]
                     window = shifted[max(0, t - w + 1) : t + 1]
                     out[v, t, 3 + j] = np.mean(window)
             ts = starts[t]
@@ -46,7 +48,9 @@ def test_features_match_direct_computation(head: str) -> None:
     spec = FeatureSpec(window_bins=(4, 10), rolling_head=head)
     x = build_features(y, starts, static, spec)
     assert x.shape == (3, 60, 13) and x.dtype == np.float32
-    np.testing.assert_allclose(x[..., :12], direct_features(y, starts, static, spec)[..., :12], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        x[..., :12], direct_features(y, starts, static, spec)[..., :12], rtol=0, atol=1e-6
+    )
     assert np.all(x[..., 12] == 0.0)
 
 
@@ -92,5 +96,7 @@ def test_calendar_features_use_local_wall_time_across_dst() -> None:
 def test_patrol_exposure_is_lagged_one_bin() -> None:
     starts = pd.date_range("2017-01-02", periods=4, freq="1h", tz=TZ)
     exposure = np.array([[3.0, 0.0, 7.5, 1.0]])
-    x = build_features(np.zeros((1, 4)), starts, np.zeros((1, 3)), FeatureSpec(window_bins=(2, 3)), exposure)
+    x = build_features(
+        np.zeros((1, 4)), starts, np.zeros((1, 3)), FeatureSpec(window_bins=(2, 3)), exposure
+    )
     np.testing.assert_array_equal(x[0, :, 12], [0.0, 3.0, 0.0, 7.5])

@@ -34,10 +34,18 @@ def test_constant_feature_gets_unit_std() -> None:
 
 
 def test_save_load_round_trip_without_pickle(tmp_path: Path) -> None:
-    meta = {"split": {"train": [0, 6], "val": [6, 8], "test": [8, 10]}, "timezone": "UTC",
-            "scaler": {"mean": [0.0], "std": [1.0]}, "node_ids": ["a", "b"]}
-    t = Tensors(x=np.ones((2, 10, 1), np.float32), y=np.arange(20, dtype=np.int32).reshape(2, 10),
-                bin_start=np.arange(10, dtype=np.int64) * 3_600_000_000_000, meta=meta)
+    meta = {
+        "split": {"train": [0, 6], "val": [6, 8], "test": [8, 10]},
+        "timezone": "UTC",
+        "scaler": {"mean": [0.0], "std": [1.0]},
+        "node_ids": ["a", "b"],
+    }
+    t = Tensors(
+        x=np.ones((2, 10, 1), np.float32),
+        y=np.arange(20, dtype=np.int32).reshape(2, 10),
+        bin_start=np.arange(10, dtype=np.int64) * 3_600_000_000_000,
+        meta=meta,
+    )
     t.save(tmp_path)
     with np.load(tmp_path / "tensors.npz", allow_pickle=False) as data:
         assert set(data.files) == {"x", "y", "bin_start"}

@@ -48,7 +48,9 @@ def grid_polygons() -> gpd.GeoDataFrame:
     for node in range(1, 10):
         row, col = divmod(node - 1, 3)
         x0, y0 = ORIGIN[0] + col * SIDE, ORIGIN[1] + row * SIDE
-        cells.append({"area": node, "label": f"cell {node}", "geometry": box(x0, y0, x0 + SIDE, y0 + SIDE)})
+        cells.append(
+            {"area": node, "label": f"cell {node}", "geometry": box(x0, y0, x0 + SIDE, y0 + SIDE)}
+        )
     return gpd.GeoDataFrame(cells, crs="EPSG:4326")
 
 
@@ -65,8 +67,14 @@ def demographics_table() -> pd.DataFrame:
     )
 
 
-def write_city(root: Path, incidents: pd.DataFrame, start: str, end: str, tz: str = "America/Chicago",
-               extra_dataset: dict | None = None) -> City:
+def write_city(
+    root: Path,
+    incidents: pd.DataFrame,
+    start: str,
+    end: str,
+    tz: str = "America/Chicago",
+    extra_dataset: dict | None = None,
+) -> City:
     """Write polygons, an incident CSV (FASE processed format), demographics and a config YAML.
 
     ``incidents`` needs columns ``time`` (local wall-clock strings ``YYYY-MM-DD HH:MM:SS``),
@@ -82,8 +90,12 @@ def write_city(root: Path, incidents: pd.DataFrame, start: str, end: str, tz: st
         lon, lat = centres[:, 0], centres[:, 1]
     csv = root / "incidents.csv"
     pd.DataFrame(
-        {"CrimeDateTime": incidents["time"], "Latitude": lat, "Longitude": lon,
-         "Description": incidents.get("type", pd.Series(["THEFT"] * len(incidents)))}
+        {
+            "CrimeDateTime": incidents["time"],
+            "Latitude": lat,
+            "Longitude": lon,
+            "Description": incidents.get("type", pd.Series(["THEFT"] * len(incidents))),
+        }
     ).to_csv(csv, index=False, float_format="%.17g")
     demo = root / "demographics.csv"
     demographics_table().to_csv(demo, index=False)
@@ -92,10 +104,20 @@ def write_city(root: Path, incidents: pd.DataFrame, start: str, end: str, tz: st
         "timezone": tz,
         "calendar": {"start": start, "end": end},
         "incidents": {"path": str(csv), "format": "fase_processed"},
-        "areas": {"path": str(polygons), "id_column": "area", "name_column": "label", "nearest_max_m": 200},
+        "areas": {
+            "path": str(polygons),
+            "id_column": "area",
+            "name_column": "label",
+            "nearest_max_m": 200,
+        },
         "demographics": {
-            "path": str(demo), "id_column": "area", "black_share": "black_pct", "white_share": "white_pct",
-            "share_scale": 100, "income": "income", "poverty_share": "poverty_pct",
+            "path": str(demo),
+            "id_column": "area",
+            "black_share": "black_pct",
+            "white_share": "white_pct",
+            "share_scale": 100,
+            "income": "income",
+            "poverty_share": "poverty_pct",
         },
         **(extra_dataset or {}),
     }

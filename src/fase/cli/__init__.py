@@ -36,14 +36,16 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if os.environ.get("FASE_DEBUG"):
                 raise
             typer.secho(f"internal error: {type(exc).__name__}: {exc}", err=True, fg="red")
-            typer.echo("  rerun with FASE_DEBUG=1 for the traceback, and please report it", err=True)
+            typer.echo(
+                "  rerun with FASE_DEBUG=1 for the traceback, and please report it", err=True
+            )
             raise Exit(1) from None
 
     return wrapper
 
 
 app = typer.Typer(
-    help="FASE: audit predictive policing — forecast, allocate patrols fairly, simulate the feedback loop.",
+    help="FASE: audit predictive policing: forecast, allocate patrols, simulate feedback.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,8 +57,14 @@ def _register() -> None:
     from fase.cli.data import data_command
 
     commands = {
-        "data": (data_command, "Phases 1–2: incidents → tensors and hybrid graph (embedded Chicago data by default)."),
-        "allocate": (allocate_command, "Phase 4: fairness-constrained patrol allocation for a run's forecasts."),
+        "data": (
+            data_command,
+            "Phases 1–2: incidents → tensors and hybrid graph (embedded Chicago data by default).",
+        ),
+        "allocate": (
+            allocate_command,
+            "Phase 4: fairness-constrained patrol allocation for a run's forecasts.",
+        ),
     }
     for name, (function, help_text) in commands.items():
         app.command(name, help=help_text)(reports_errors(function))

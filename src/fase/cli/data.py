@@ -14,28 +14,42 @@ from fase.errors import FaseInputError
 from fase.runinfo import new_run_dir, write_run_info
 
 
-def path_overrides(incidents: Path | None, polygons: Path | None, demographics: Path | None) -> dict[str, Any]:
+def path_overrides(
+    incidents: Path | None, polygons: Path | None, demographics: Path | None
+) -> dict[str, Any]:
     """Dataset overrides for files given on the command line (absolute paths)."""
     dataset: dict[str, Any] = {}
-    for key, value in (("incidents", incidents), ("areas", polygons), ("demographics", demographics)):
+    for key, value in (
+        ("incidents", incidents),
+        ("areas", polygons),
+        ("demographics", demographics),
+    ):
         if value is not None:
             if not value.exists():
-                raise FaseInputError(value, f"file given with --{'polygons' if key == 'areas' else key} not found")
+                raise FaseInputError(
+                    value, f"file given with --{'polygons' if key == 'areas' else key} not found"
+                )
             dataset[key] = {"path": str(value.resolve())}
     return {"dataset": dataset} if dataset else {}
 
 
 def data_command(
-    incidents: Annotated[Path | None, typer.Option(help="Incident CSV (format from the dataset/config).")] = None,
-    polygons: Annotated[Path | None, typer.Option(help="Area polygons (GeoJSON, shapefile, zip).")] = None,
+    incidents: Annotated[
+        Path | None, typer.Option(help="Incident CSV (format from the dataset/config).")
+    ] = None,
+    polygons: Annotated[
+        Path | None, typer.Option(help="Area polygons (GeoJSON, shapefile, zip).")
+    ] = None,
     demographics: Annotated[Path | None, typer.Option(help="ACS-style demographics table.")] = None,
     config: ConfigOpt = None,
     dataset: DatasetOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")
+    ] = None,
 ) -> None:
-    """Build the feature tensors and the hybrid graph; print and save the dataset and graph tables."""
+    """Build the feature tensors and hybrid graph; print and save the dataset and graph tables."""
     from fase.phases import run_data_phases
 
     console = Console(stderr=True)
@@ -44,7 +58,9 @@ def data_command(
     run_dir = out if out is not None else new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     with console.status("Phase 1–2") as status:
-        result = run_data_phases(cfg, run_dir, progress=lambda msg: status.update(f"Phase 1–2: {msg}"))
+        result = run_data_phases(
+            cfg, run_dir, progress=lambda msg: status.update(f"Phase 1–2: {msg}")
+        )
     write_run_info(run_dir, cfg, "fase data", {"seconds": result.seconds})
     out_console = Console()
     out_console.print(Markdown(result.dataset_table))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IncidentFormat = Literal[
-    "baltimore_legacy",  # Open Baltimore Part-1 CSV: CrimeDateTime (US AM/PM or ISO UTC), Latitude, Longitude
+    "baltimore_legacy",  # Open Baltimore Part-1: CrimeDateTime (US AM/PM or ISO UTC), Latitude, …
     "fase_processed",  # the FASE authors' processed file: CrimeDateTime as YYYY-MM-DD HH:MM:SS
     "chicago_portal",  # City of Chicago "Crimes - 2001 to Present" (with or without its header row)
     "nypd",  # NYPD (7 major) felony incidents
@@ -110,7 +110,9 @@ class AreaSource(Strict):
     selection: Literal["all", "internal_point_in_bbox", "intersects_bbox"] = "all"
     nearest_max_m: float = 0.0  # nearest-polygon fallback radius (metres), 0 = off
     projected_crs: str | None = None  # metric CRS; None: the UTM zone estimated from the data
-    fuzzy_tolerance_m: float = 0.0  # coarse polygons: neighbours within this gap (used by contiguity "auto")
+    fuzzy_tolerance_m: float = (
+        0.0  # coarse polygons: neighbours within this gap (used by contiguity "auto")
+    )
 
 
 class DemographicsSource(Strict):
@@ -157,5 +159,7 @@ class DatasetConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
+            ) from exc
         return value

@@ -15,13 +15,17 @@ def parse_duration(text: str, field: str = "duration") -> pd.Timedelta:
         # "7d" and "7D" both mean seven days; pandas deprecates the lower-case unit.
         value = pd.Timedelta(raw[:-1] + "D" if raw.endswith("d") else raw)
     except (ValueError, TypeError) as exc:
-        raise FaseInputError(field, f"cannot read duration {text!r}", 'write it like "1h", "8h" or "1D"') from exc
+        raise FaseInputError(
+            field, f"cannot read duration {text!r}", 'write it like "1h", "8h" or "1D"'
+        ) from exc
     if value <= pd.Timedelta(0):
         raise FaseInputError(field, f"duration {text!r} must be positive")
     return value
 
 
-def bins_per(duration: str | pd.Timedelta, bin_width: str | pd.Timedelta, field: str = "duration") -> int:
+def bins_per(
+    duration: str | pd.Timedelta, bin_width: str | pd.Timedelta, field: str = "duration"
+) -> int:
     """Number of bins of width ``bin_width`` in ``duration``; it must divide exactly.
 
     >>> bins_per("7d", "1h")

@@ -94,14 +94,18 @@ def _resolve_dataset_paths(dataset: dict[str, Any], relative_to: Path) -> dict[s
     return dataset
 
 
-def _load_dataset(spec: str | dict[str, Any], relative_to: Path, source: Path | str) -> dict[str, Any]:
+def _load_dataset(
+    spec: str | dict[str, Any], relative_to: Path, source: Path | str
+) -> dict[str, Any]:
     """A dataset given by name, by YAML path, or inline (optionally ``base: NAME`` + overrides)."""
     if isinstance(spec, str):
         named = DATASET_DIR / f"{spec}.yaml"
         path = named if named.is_file() else (relative_to / spec)
         if not path.is_file():
             raise FaseInputError(
-                source, f"unknown dataset {spec!r}", f"shipped datasets: {', '.join(available_datasets())}"
+                source,
+                f"unknown dataset {spec!r}",
+                f"shipped datasets: {', '.join(available_datasets())}",
             )
         return _resolve_dataset_paths(_read_yaml(path), path.parent)
     if not isinstance(spec, dict):
@@ -141,9 +145,9 @@ def load_config(
     """Build and validate the run configuration.
 
     Args:
-        dataset: shipped dataset name (``chicago``, ``baltimore``, ``nyc``, ``la-westla``) or YAML path.
+        dataset: a shipped dataset (``chicago``, ``baltimore``, ``nyc``, ``la-westla``) or a YAML.
         preset: method preset (``default``, ``paper``, ``quick``).
-        config_path: a user YAML with any of ``dataset``, ``preset``, ``seed``, ``data``, ``graph``, ...
+        config_path: a user YAML with any of ``dataset``, ``preset``, ``seed`` and sections.
         overrides: a final nested mapping merged on top (used by the CLI and tests).
     """
     user: dict[str, Any] = {}
@@ -158,7 +162,9 @@ def load_config(
     preset_file = PRESET_DIR / f"{preset_name}.yaml"
     if not preset_file.is_file():
         raise FaseInputError(
-            source, f"unknown preset {preset_name!r}", f"available presets: {', '.join(available_presets())}"
+            source,
+            f"unknown preset {preset_name!r}",
+            f"available presets: {', '.join(available_presets())}",
         )
     preset_data = _load_preset(preset_file)
     dataset_overrides = preset_data.pop("dataset_overrides", {}) or {}
@@ -168,7 +174,9 @@ def load_config(
     dataset_data = _load_dataset(dataset_spec, user_dir, source)
     name = dataset_data.get("name", "")
     if name in dataset_overrides:
-        dataset_data = deep_merge(dataset_data, _resolve_dataset_paths(dataset_overrides[name], PRESET_DIR))
+        dataset_data = deep_merge(
+            dataset_data, _resolve_dataset_paths(dataset_overrides[name], PRESET_DIR)
+        )
 
     merged = deep_merge(preset_data, user)
     merged = deep_merge(merged, overrides or {})
@@ -177,4 +185,6 @@ def load_config(
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
-        raise FaseInputError(source, f"invalid configuration: {_format_validation_error(exc)}") from exc
+        raise FaseInputError(
+            source, f"invalid configuration: {_format_validation_error(exc)}"
+        ) from exc

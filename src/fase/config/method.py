@@ -24,12 +24,16 @@ class DataMethod(Strict):
     calendar: Literal["config", "observed"] = "config"  # observed: first..last incident bin (paper)
     duplicates: Literal["keep", "drop"] = "keep"
     nodes: Literal["all_areas", "incident_bearing"] = "all_areas"
-    join_predicate: Literal["covered_by", "within"] = "covered_by"  # within: boundary points dropped (paper)
+    join_predicate: Literal["covered_by", "within"] = (
+        "covered_by"  # within: boundary points dropped (paper)
+    )
     nearest_fallback: bool = True  # use the dataset's nearest_max_m radius
     minority_definition: Literal["black_share", "one_minus_white"] = "black_share"
     minority_threshold: float = 0.5  # minority iff share >= threshold
     missing_demographics: Literal["exclude", "zero_fill"] = "exclude"
-    income_scope: Literal["nodes", "table"] = "nodes"  # min-max over study nodes, or whole table (paper)
+    income_scope: Literal["nodes", "table"] = (
+        "nodes"  # min-max over study nodes, or whole table (paper)
+    )
     rolling_head: Literal["available", "pandas_fill"] = "available"
     lags: int = Field(3, ge=1)
     rolling_windows: tuple[str, str] = ("24h", "7d")

@@ -46,7 +46,11 @@ class BinGrid:
     @property
     def starts(self) -> pd.DatetimeIndex:
         """(T,) bin starts as local, tz-aware timestamps."""
-        return pd.DatetimeIndex(self.edges[:-1].astype("datetime64[ns]")).tz_localize("UTC").tz_convert(self.timezone)
+        return (
+            pd.DatetimeIndex(self.edges[:-1].astype("datetime64[ns]"))
+            .tz_localize("UTC")
+            .tz_convert(self.timezone)
+        )
 
     def assign(self, times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
         """Bin index (T,) int64 of each tz-aware timestamp; −1 for times outside the grid."""
@@ -61,11 +65,17 @@ class BinGrid:
 
 
 def make_grid(start: dt.date, end: dt.date, width: pd.Timedelta, timezone: str) -> BinGrid:
-    """Bins of ``width`` from local midnight of ``start`` to local midnight of ``end`` (exclusive)."""
+    """Bins of ``width`` from local midnight of ``start`` to that of ``end`` (exclusive)."""
     if width > DAY or (DAY % width) != pd.Timedelta(0):
-        raise FaseInputError("data.bin", f"bin width {width} does not divide a day", "use 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1D")
+        raise FaseInputError(
+            "data.bin",
+            f"bin width {width} does not divide a day",
+            "use 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1D",
+        )
     wall = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=width, inclusive="both")
     first = wall.tz_localize(timezone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="NaT")
-    second = wall.tz_localize(timezone, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="NaT")
+    second = wall.tz_localize(
+        timezone, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="NaT"
+    )
     instants = first.append(second).dropna().tz_convert("UTC").as_unit("ns").asi8
     return BinGrid(np.unique(instants), width, timezone)

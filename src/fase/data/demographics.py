@@ -76,7 +76,7 @@ def read_table(source: DemographicsSource, fallback_path: str) -> tuple[pd.DataF
 
             vsi = f"/vsigzip/{path}" if path.suffix == ".gz" else str(path)
             table = pyogrio.read_dataframe(vsi, read_geometry=False)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+    except Exception as exc:
         raise FaseInputError(path, f"cannot read the demographics table ({exc})") from exc
     if table.empty:
         raise FaseInputError(path, "the demographics table has no rows")
@@ -84,7 +84,9 @@ def read_table(source: DemographicsSource, fallback_path: str) -> tuple[pd.DataF
     return table, path
 
 
-def _column(table: pd.DataFrame, name: str, path: Path, field_name: str, codes: tuple[float, ...]) -> pd.Series:
+def _column(
+    table: pd.DataFrame, name: str, path: Path, field_name: str, codes: tuple[float, ...]
+) -> pd.Series:
     if name not in table.columns:
         raise FaseInputError(
             path,
@@ -95,14 +97,20 @@ def _column(table: pd.DataFrame, name: str, path: Path, field_name: str, codes: 
     return values.mask(values.isin(codes))
 
 
-def _share(table, path, src: DemographicsSource, share: str | None, count: str | None, what: str) -> pd.Series:
+def _share(
+    table, path, src: DemographicsSource, share: str | None, count: str | None, what: str
+) -> pd.Series:
     codes = src.suppressed_values
     if share:
         return _column(table, share, path, f"{what}_share", codes) / src.share_scale
     if count and src.population:
         population = _column(table, src.population, path, "population", codes)
-        return _column(table, count, path, f"{what}_count", codes) / population.where(population > 0)
-    raise FaseInputError(path, f"no column configured for the {what} share", f"set demographics.{what}_share")
+        return _column(table, count, path, f"{what}_count", codes) / population.where(
+            population > 0
+        )
+    raise FaseInputError(
+        path, f"no column configured for the {what} share", f"set demographics.{what}_share"
+    )
 
 
 def _minority_share(table, path, src: DemographicsSource, method: DataMethod) -> pd.Series:
@@ -116,8 +124,16 @@ def _poverty(table, path, src: DemographicsSource) -> pd.Series:
     if src.poverty_share:
         return _column(table, src.poverty_share, path, "poverty_share", codes) / src.share_scale
     if src.poverty_count:
-        denominator = _column(table, src.poverty_denominator or src.population or "", path, "poverty_denominator", codes)
-        return _column(table, src.poverty_count, path, "poverty_count", codes) / denominator.where(denominator > 0)
+        denominator = _column(
+            table,
+            src.poverty_denominator or src.population or "",
+            path,
+            "poverty_denominator",
+            codes,
+        )
+        return _column(table, src.poverty_count, path, "poverty_count", codes) / denominator.where(
+            denominator > 0
+        )
     return pd.Series(np.nan, index=table.index)
 
 
@@ -162,7 +178,11 @@ def load_demographics(
         income_norm = income  # normalised over the study nodes below
 
     frame = pd.DataFrame(
-        {"pct_minority": minority.to_numpy(), "median_income_norm": income_norm.to_numpy(), "poverty_rate": poverty.to_numpy()},
+        {
+            "pct_minority": minority.to_numpy(),
+            "median_income_norm": income_norm.to_numpy(),
+            "poverty_rate": poverty.to_numpy(),
+        },
         index=ids.to_numpy(),
     )
     frame = frame[~frame.index.isna()]
@@ -172,7 +192,8 @@ def load_demographics(
         raise FaseInputError(
             path,
             f"no row's {source.id_column!r} matches any area id",
-            f"area ids look like {node_ids[:3]}, table ids like {list(frame.index[:3])}; check the id column and its format",
+            f"area ids look like {node_ids[:3]}, table ids like {list(frame.index[:3])}; "
+            "check the id column and its format",
         )
     raw = frame.reindex(node_ids).to_numpy(dtype=np.float64, copy=True)
     if method.income_scope == "nodes":
@@ -189,17 +210,30 @@ def load_demographics(
         column_means = np.nanmean(np.where(missing[:, None], np.nan, raw), axis=0)
         static = np.where(np.isnan(raw), np.nan_to_num(column_means, nan=0.0), raw)
         shares = raw[:, 0]
-    groups = np.where(shares >= method.minority_threshold, GROUP_MINORITY, GROUP_MAJORITY).astype("<U8")
+    groups = np.where(shares >= method.minority_threshold, GROUP_MINORITY, GROUP_MAJORITY).astype(
+        "<U8"
+    )
     groups[missing] = GROUP_UNKNOWN
 
     report = {
         "table": str(path),
         "table_rows": len(table),
         "nodes_matched": len(matched),
-        "nodes_without_demographics": [i for i in node_ids if i not in frame.index or np.isnan(frame.loc[i, "pct_minority"])],
+        "nodes_without_demographics": [
+            i for i in node_ids if i not in frame.index or np.isnan(frame.loc[i, "pct_minority"])
+        ],
         "missing_policy": method.missing_demographics,
         "minority_definition": method.minority_definition,
         "minority_threshold": method.minority_threshold,
-        "groups": {g: int((groups == g).sum()) for g in (GROUP_MINORITY, GROUP_MAJORITY, GROUP_UNKNOWN)},
+        "groups": {
+            g: int((groups == g).sum()) for g in (GROUP_MINORITY, GROUP_MAJORITY, GROUP_UNKNOWN)
+        },
     }
-    return Demographics(node_ids=list(node_ids), raw=raw, static=static, missing=missing, groups=groups, report=report)
+    return Demographics(
+        node_ids=list(node_ids),
+        raw=raw,
+        static=static,
+        missing=missing,
+        groups=groups,
+        report=report,
+    )

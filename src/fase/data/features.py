@@ -69,7 +69,9 @@ def lagged(y: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def rolling_mean(y: np.ndarray, window: int, head: Literal["available", "pandas_fill"]) -> np.ndarray:
+def rolling_mean(
+    y: np.ndarray, window: int, head: Literal["available", "pandas_fill"]
+) -> np.ndarray:
     """(N, T) → (N, T): mean of the ``window`` bins strictly before t (see module doc).
 
     Computed from cumulative sums in float64, O(N·T).
@@ -83,7 +85,9 @@ def rolling_mean(y: np.ndarray, window: int, head: Literal["available", "pandas_
     if head == "available":
         divisor = np.minimum(t, window).astype(np.float64)
         return np.divide(sums, divisor, out=np.zeros_like(sums), where=divisor > 0)
-    divisor = np.minimum(t + 1, window).astype(np.float64)  # the zero-filled s_0 counts while t < window
+    divisor = np.minimum(t + 1, window).astype(
+        np.float64
+    )  # the zero-filled s_0 counts while t < window
     return sums / divisor
 
 
@@ -93,7 +97,9 @@ def calendar_features(starts: pd.DatetimeIndex) -> np.ndarray:
     dow = starts.day_of_week.to_numpy().astype(np.float64)
     tod_angle = 2 * np.pi * hours / 24.0
     dow_angle = 2 * np.pi * dow / 7.0
-    return np.stack([np.sin(tod_angle), np.cos(tod_angle), np.sin(dow_angle), np.cos(dow_angle)], axis=1)
+    return np.stack(
+        [np.sin(tod_angle), np.cos(tod_angle), np.sin(dow_angle), np.cos(dow_angle)], axis=1
+    )
 
 
 def build_features(
@@ -122,5 +128,7 @@ def build_features(
     c0 = spec.n_count_features
     x[:, :, c0 : c0 + 4] = calendar_features(starts)[None, :, :]
     x[:, :, c0 + 4 : c0 + 7] = np.asarray(static, dtype=np.float64)[:, None, :]
-    x[:, :, spec.exposure_index] = 0.0 if exposure is None else lagged(np.asarray(exposure, np.float64), 1)
+    x[:, :, spec.exposure_index] = (
+        0.0 if exposure is None else lagged(np.asarray(exposure, np.float64), 1)
+    )
     return x

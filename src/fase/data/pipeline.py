@@ -61,15 +61,27 @@ def feature_spec(cfg: RunConfig, width: pd.Timedelta) -> FeatureSpec:
     )
 
 
-def count_matrix(node: np.ndarray, bins: np.ndarray, n_nodes: int, n_bins: int, codes: np.ndarray | None = None,
-                 n_codes: int = 1) -> np.ndarray:
+def count_matrix(
+    node: np.ndarray,
+    bins: np.ndarray,
+    n_nodes: int,
+    n_bins: int,
+    codes: np.ndarray | None = None,
+    n_codes: int = 1,
+) -> np.ndarray:
     """Incidents per (node, bin[, code]) as int32; rows with node or bin −1 are ignored."""
     keep = (node >= 0) & (bins >= 0)
     flat = node[keep] * n_bins + bins[keep]
     if codes is None:
-        return np.bincount(flat, minlength=n_nodes * n_bins).reshape(n_nodes, n_bins).astype(np.int32)
+        return (
+            np.bincount(flat, minlength=n_nodes * n_bins).reshape(n_nodes, n_bins).astype(np.int32)
+        )
     flat = flat * n_codes + codes[keep]
-    return np.bincount(flat, minlength=n_nodes * n_bins * n_codes).reshape(n_nodes, n_bins, n_codes).astype(np.int32)
+    return (
+        np.bincount(flat, minlength=n_nodes * n_bins * n_codes)
+        .reshape(n_nodes, n_bins, n_codes)
+        .astype(np.int32)
+    )
 
 
 def _crime_type_codes(types: pd.Series, max_types: int = 8) -> tuple[np.ndarray, list[str]]:
@@ -78,7 +90,7 @@ def _crime_type_codes(types: pd.Series, max_types: int = 8) -> tuple[np.ndarray,
     if len(counts) <= max_types:
         names = sorted(counts.index.astype(str))
     else:
-        names = sorted(counts.index[: max_types - 1].astype(str)) + ["OTHER"]
+        names = [*sorted(counts.index[: max_types - 1].astype(str)), "OTHER"]
     lookup = {name: i for i, name in enumerate(names)}
     other = lookup.get("OTHER", -1)
     codes = types.astype(str).map(lookup).fillna(other).to_numpy(dtype=np.int64)
@@ -99,7 +111,9 @@ def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Res
     say("assigning incidents to areas")
     frame = incidents.frame
     radius = ds.areas.nearest_max_m if method.nearest_fallback else 0.0
-    join = assign_points(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, method.join_predicate, radius)
+    join = assign_points(
+        frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, method.join_predicate, radius
+    )
 
     say("binning")
     grid = make_grid(ds.calendar.start, ds.calendar.end, width, ds.timezone)
@@ -113,7 +127,9 @@ def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Res
     if method.calendar == "observed":
         active = np.flatnonzero(y.sum(axis=0))
         if active.size == 0:
-            raise FaseInputError(ds.incidents.path, "no incident falls in any area inside the study period")
+            raise FaseInputError(
+                ds.incidents.path, "no incident falls in any area inside the study period"
+            )
         first, last = int(active[0]), int(active[-1])
         grid = grid.slice(first, last)
         y = y[:, first : last + 1]
@@ -176,8 +192,16 @@ def _names(areas: Areas) -> list[str | None]:
     return [None if pd.isna(name) else str(name) for name in areas.frame["name"]]
 
 
-def _dataset_table(cfg, incidents: IncidentTable, join: JoinResult, grid: BinGrid, tensors: Tensors,
-                   demographics: Demographics, coarsened: str | None, areas: Areas) -> list[tuple[str, Any]]:
+def _dataset_table(
+    cfg,
+    incidents: IncidentTable,
+    join: JoinResult,
+    grid: BinGrid,
+    tensors: Tensors,
+    demographics: Demographics,
+    coarsened: str | None,
+    areas: Areas,
+) -> list[tuple[str, Any]]:
     loaded = len(incidents.frame)
     assigned = loaded - join.unassigned
     n, t = tensors.y.shape
@@ -187,8 +211,12 @@ def _dataset_table(cfg, incidents: IncidentTable, join: JoinResult, grid: BinGri
         ("Method preset", cfg.preset),
         ("Rows read", incidents.rows_read),
     ]
-    rows += [(f"Rows dropped: {reason}", count) for reason, count in sorted(incidents.dropped.items())]
-    rows += [(f"Times adjusted: {reason}", count) for reason, count in sorted(incidents.adjusted.items())]
+    rows += [
+        (f"Rows dropped: {reason}", count) for reason, count in sorted(incidents.dropped.items())
+    ]
+    rows += [
+        (f"Times adjusted: {reason}", count) for reason, count in sorted(incidents.adjusted.items())
+    ]
     rows += [
         ("Exact duplicate rows (policy: " + cfg.data.duplicates + ")", incidents.duplicates),
         ("Incidents loaded", loaded),
@@ -203,11 +231,18 @@ def _dataset_table(cfg, incidents: IncidentTable, join: JoinResult, grid: BinGri
         ("Period (local)", f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} ({grid.timezone})"),
         ("Tensor sparsity (zero cells)", f"{tensors.meta['sparsity']:.2%}"),
         ("Feature dimension F", len(tensors.meta["feature_names"])),
-        ("Train / Val / Test bins", " / ".join(f"{e - s:,}" for s, e in (tensors.split[k] for k in SPLITS))),
-        (f"Minority nodes ({cfg.data.minority_definition} ≥ {cfg.data.minority_threshold})",
-         f"{int(demographics.minority.sum())} / {n}"),
-        ("Nodes without demographics (" + cfg.data.missing_demographics + ")",
-         len(demographics.report["nodes_without_demographics"])),
+        (
+            "Train / Val / Test bins",
+            " / ".join(f"{e - s:,}" for s, e in (tensors.split[k] for k in SPLITS)),
+        ),
+        (
+            f"Minority nodes ({cfg.data.minority_definition} ≥ {cfg.data.minority_threshold})",
+            f"{int(demographics.minority.sum())} / {n}",
+        ),
+        (
+            "Nodes without demographics (" + cfg.data.missing_demographics + ")",
+            len(demographics.report["nodes_without_demographics"]),
+        ),
     ]
     if coarsened:
         rows.append(("Note", coarsened))

@@ -86,14 +86,20 @@ class Tensors:
 
     def starts(self) -> pd.DatetimeIndex:
         """(T,) local tz-aware bin starts."""
-        return pd.DatetimeIndex(self.bin_start.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(self.meta["timezone"])
+        return (
+            pd.DatetimeIndex(self.bin_start.astype("datetime64[ns]"))
+            .tz_localize("UTC")
+            .tz_convert(self.meta["timezone"])
+        )
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         arrays = {"x": self.x, "y": self.y, "bin_start": self.bin_start, **self.extra}
         if self.y_types is not None:
             arrays["y_types"] = self.y_types
-        write_npz(directory / "tensors.npz", arrays, compressed=False)  # speed over size: ~70 MB for Chicago
+        write_npz(
+            directory / "tensors.npz", arrays, compressed=False
+        )  # speed over size: ~70 MB for Chicago
         write_json(directory / "meta.json", self.meta)
 
     @classmethod

@@ -9,7 +9,9 @@ from typing import Any
 from fase.io import write_json, write_text
 
 
-def markdown_table(rows: Sequence[tuple[str, Any]], header: tuple[str, str] = ("Statistic", "Value")) -> str:
+def markdown_table(
+    rows: Sequence[tuple[str, Any]], header: tuple[str, str] = ("Statistic", "Value")
+) -> str:
     """Two-column Markdown table; numbers get thousands separators."""
 
     def fmt(value: Any) -> str:
@@ -26,7 +28,9 @@ def markdown_table(rows: Sequence[tuple[str, Any]], header: tuple[str, str] = ("
     return "\n".join(lines) + "\n"
 
 
-def save_table(directory: str | Path, stem: str, title: str, rows: Sequence[tuple[str, Any]], payload: Any) -> str:
+def save_table(
+    directory: str | Path, stem: str, title: str, rows: Sequence[tuple[str, Any]], payload: Any
+) -> str:
     """Write ``stem.md`` (titled table) and ``stem.json`` (``payload``); return the Markdown."""
     text = f"# {title}\n\n" + markdown_table(rows)
     write_text(Path(directory) / f"{stem}.md", text)
