@@ -7,7 +7,7 @@ vectorised over steps. See docs/allocation.md for every formula.
 """
 
 from fase.allocation.closed_form import solve_dir_lp
-from fase.allocation.config import AllocationConfig, PolicyName
+from fase.config.allocation import AllocationConfig, PolicyName
 from fase.allocation.detection import detection_probability, expected_detection_rate
 from fase.allocation.detection_parity import solve_detection_parity
 from fase.allocation.diminishing import diminishing_value, solve_diminishing

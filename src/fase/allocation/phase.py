@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fase.allocation.config import AllocationConfig
+from fase.config.allocation import AllocationConfig
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics, summarize
 from fase.allocation.policies import make_policy

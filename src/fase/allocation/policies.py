@@ -26,7 +26,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from fase.allocation.closed_form import solve_dir_lp
-from fase.allocation.config import AllocationConfig
+from fase.config.allocation import AllocationConfig
 from fase.allocation.detection_parity import solve_detection_parity
 from fase.allocation.diminishing import solve_diminishing
 from fase.allocation.groups import Groups

@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fase.allocation.config import AllocationConfig, PolicyName
+from fase.config.allocation import AllocationConfig, PolicyName
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics
 from fase.allocation.policies import make_policy

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from fase.allocation.config import AllocationConfig
+from fase.config.allocation import AllocationConfig
 from fase.errors import FaseInputError
 
 

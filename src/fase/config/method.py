@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fase.config.allocation import AllocationConfig
 from fase.config.dataset import DatasetConfig, Strict
 from fase.config.model import ModelConfig
 from fase.config.training import TrainingConfig
@@ -84,3 +85,4 @@ class RunConfig(Strict):
     graph: GraphMethod = GraphMethod()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
+    allocation: AllocationConfig = AllocationConfig()

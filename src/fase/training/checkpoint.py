@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +58,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def state_payload(state: TrainingState) -> dict[str, Any]:
-    """The :class:`TrainingState` as checkpoint entries."""
-    return {"state": asdict(state)}
-
-
 def state_from_payload(payload: dict[str, Any]) -> TrainingState:
-    """Inverse of :func:`state_payload`."""
+    """The :class:`TrainingState` saved under ``"state"`` in ``last.pt``."""
     return TrainingState(**payload["state"])
 
 

@@ -69,7 +69,9 @@ class CountSeries:
     def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
         """Gather the windows starting at ``starts`` (B,) with length ``window`` (W)."""
         starts = torch.as_tensor(starts, dtype=torch.int64)
-        if starts.numel() and (int(starts.min()) < 0 or int(starts.max()) + window > self.num_steps):
+        if starts.numel() and (
+            int(starts.min()) < 0 or int(starts.max()) + window > self.num_steps
+        ):
             raise IndexError(f"windows of {window} bins must lie inside [0, {self.num_steps})")
         steps = starts[:, None] + torch.arange(window)  # (B, W) bins
         history = starts[:, None] + torch.arange(self.history_steps + window)  # rows of _y

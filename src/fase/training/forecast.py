@@ -1,0 +1,160 @@
+"""Full-sequence forecasting: every bin of a span in a few forward passes, and its artefact.
+
+The span [start, end) is cut into chunks of at most ``chunk_steps`` bins. Each chunk
+[c, c + L) is one forward pass over bins [c − warmup, c + L) (clipped at bin 0), with the
+P = ``history_steps`` counts before that as history; the first outputs, which belong to
+the warm-up, are dropped. With ``warmup`` ≥ the model's dependence on the past (the
+STGNN's receptive field − 1, and the Hawkes memory H when its history restarts at the
+pass start), the result does not depend on the chunking, and every bin t is forecast
+from features up to t and true counts up to t − 1 (causal, one step ahead).
+
+Artefact ``RUN_DIR/forecast/forecast.npz`` (no pickle), every array float32 (T, N)
+unless stated:
+
+    mu, theta, pi          the test split's distribution parameters (those the model has)
+    expected               the test split's expected count E[Y] ((1 − π)·μ for ZINB)
+    bin_start              (T,) int64 bin starts, ns since the epoch (UTC)
+    span                   (2,) int64 [start, end) bin indices of the test split
+    val_mu, val_theta, …   the same for the validation split, with the prefix ``val_``
+    distribution           () str, the count distribution (``zinb``, ``nb``, ``poisson``)
+    likelihood_eps         () float64, the likelihood clamp, NaN for none
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fase.errors import FaseInputError
+from fase.io import read_npz, write_npz
+from fase.models.distributions import DISTRIBUTIONS, CountDistribution, count_distribution
+from fase.training.windows import CountSeries
+
+FORECAST_DIR = "forecast"
+FORECAST_FILE = "forecast.npz"
+SCORED_SPLIT = "test"  # stored without a prefix: what `fase allocate` and `fase evaluate` read
+
+
+@dataclass(frozen=True)
+class SpanForecast:
+    """Forecast of bins [start, end): ``params`` name → (T, N) float32, ``expected`` (T, N)."""
+
+    start: int
+    end: int
+    params: dict[str, np.ndarray]
+    expected: np.ndarray
+
+
+@torch.no_grad()
+def forecast_span(
+    model: nn.Module,
+    series: CountSeries,
+    start: int,
+    end: int,
+    *,
+    warmup: int,
+    chunk_steps: int = 2048,
+) -> SpanForecast:
+    """Forecast every bin of [start, end) of ``series`` (see the module docstring).
+
+    Args:
+        model: a :class:`~fase.training.protocol.CountForecaster` module; run in eval mode.
+        series: the whole series (features and true counts, the latter as history).
+        warmup: bins of context before each chunk.
+        chunk_steps: the most bins forecast per forward pass (memory ∝ warmup + chunk).
+    """
+    if not 0 <= start < end <= series.num_steps:
+        raise ValueError(f"span [{start}, {end}) is not inside [0, {series.num_steps})")
+    if warmup < 0 or chunk_steps < 1:
+        raise ValueError(f"need warmup ≥ 0 and chunk_steps ≥ 1, got {warmup}, {chunk_steps}")
+    model.eval()
+    pieces: dict[str, list[torch.Tensor]] = {}
+    for chunk in range(start, end, chunk_steps):
+        begin = max(0, chunk - warmup)
+        batch = series.span(begin, min(chunk + chunk_steps, end))
+        params = {k: v[0, :, chunk - begin :] for k, v in model(batch.x, batch.y_hist).items()}
+        params["expected"] = model.distribution(params).mean
+        for name, value in params.items():
+            pieces.setdefault(name, []).append(value)
+    arrays = {k: torch.cat(v, dim=1).T.numpy().astype(np.float32) for k, v in pieces.items()}
+    expected = arrays.pop("expected")
+    return SpanForecast(start, end, arrays, expected)
+
+
+def _prefix(split: str) -> str:
+    return "" if split == SCORED_SPLIT else f"{split}_"
+
+
+def write_forecast(
+    path: str | Path,
+    forecasts: Mapping[str, SpanForecast],
+    bin_start: np.ndarray,
+    distribution: str,
+    likelihood_eps: float | None,
+) -> Path:
+    """Write the forecasts of each split (``"test"`` unprefixed) to ``path`` atomically.
+
+    Args:
+        forecasts: split name → its forecast; must include ``"test"``.
+        bin_start: (T_all,) int64 bin starts of the whole series.
+    """
+    if SCORED_SPLIT not in forecasts:
+        raise ValueError("the forecast artefact needs the test split")
+    arrays: dict[str, np.ndarray] = {
+        "distribution": np.array(distribution),
+        "likelihood_eps": np.array(math.nan if likelihood_eps is None else likelihood_eps),
+    }
+    for split, forecast in forecasts.items():
+        prefix = _prefix(split)
+        arrays.update({prefix + k: v for k, v in forecast.params.items()})
+        arrays[prefix + "expected"] = forecast.expected
+        arrays[prefix + "bin_start"] = np.asarray(
+            bin_start[forecast.start : forecast.end], np.int64
+        )
+        arrays[prefix + "span"] = np.array([forecast.start, forecast.end], dtype=np.int64)
+    return write_npz(path, arrays)
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """A split read back from ``forecast.npz``, with its distribution's name and clamp."""
+
+    forecast: SpanForecast
+    bin_start: np.ndarray
+    distribution: str
+    likelihood_eps: float | None
+
+    def to_distribution(self, rows: slice = slice(None)) -> CountDistribution:
+        """The predictive distribution of bins ``rows`` of the span, float64 (T', N)."""
+        params = {
+            k: torch.from_numpy(v[rows].astype(np.float64)) for k, v in self.forecast.params.items()
+        }
+        return count_distribution(self.distribution, params, eps=self.likelihood_eps)
+
+
+def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> StoredForecast:
+    """The forecast of ``split`` from an artefact written by :func:`write_forecast`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaseInputError(path, "forecast not found", "run `fase train` on this run first")
+    arrays = read_npz(path)
+    prefix = _prefix(split)
+    if prefix + "span" not in arrays:
+        raise FaseInputError(path, f"holds no forecast of the {split} split")
+    distribution = str(arrays["distribution"])
+    eps = float(arrays["likelihood_eps"])
+    start, end = (int(v) for v in arrays[prefix + "span"])
+    if distribution not in DISTRIBUTIONS:
+        raise FaseInputError(path, f"names an unknown count distribution {distribution!r}")
+    names = DISTRIBUTIONS[distribution].parameter_names
+    params = {k: arrays[prefix + k] for k in names}
+    forecast = SpanForecast(start, end, params, arrays[prefix + "expected"])
+    return StoredForecast(
+        forecast, arrays[prefix + "bin_start"], distribution, None if math.isnan(eps) else eps
+    )

@@ -1,0 +1,142 @@
+"""Phase 3 on a run directory: build FASE from the graph, train, forecast val and test.
+
+Reads ``data/`` and ``graph/`` (built first with Phases 1–2 when absent) and writes
+``config.yaml``, ``checkpoints/{best,last}.pt``, ``training_log.csv`` and
+``forecast/forecast.npz`` (see :mod:`fase.training.forecast`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from fase.config import RunConfig
+from fase.config.training import TrainingConfig
+from fase.data.tensors import Tensors
+from fase.errors import FaseInputError
+from fase.graph import Graph
+from fase.io import write_text
+from fase.models.fase import FASEModel
+from fase.runinfo import config_to_yaml
+from fase.runtime import configure_threads
+from fase.training.engine import EpochCallback, FitResult, SplitWindows, fit
+from fase.training.forecast import FORECAST_DIR, FORECAST_FILE, forecast_span, write_forecast
+from fase.training.windows import CountSeries, window_starts
+
+FORECAST_SPLITS = ("val", "test")
+
+
+def split_windows(split: dict[str, tuple[int, int]], config: TrainingConfig) -> SplitWindows:
+    """Window starts of each split: ``config.window`` bins every ``config.stride`` bins."""
+    train, val, test = (
+        window_starts(*split[name], config.window, config.stride)
+        for name in ("train", "val", "test")
+    )
+    return SplitWindows(train, val, test)
+
+
+def build_fase_model(cfg: RunConfig, graph: Graph, tensors: Tensors) -> FASEModel:
+    """FASE on the run's graph (A_combined for diffusion, A_geo for the Hawkes mask).
+
+    Seeds the global torch RNG with ``cfg.seed`` first, so the initial weights and the
+    dropout draws that follow are reproducible.
+    """
+    torch.manual_seed(cfg.seed)
+    return FASEModel.from_graph(
+        torch.as_tensor(graph.A_combined, dtype=torch.float32),
+        torch.as_tensor(graph.A_geo, dtype=torch.float32),
+        cfg.model,
+        num_features=tensors.x.shape[-1],
+        hawkes_window_bins=cfg.model.hawkes_window_bins(tensors.meta["bin"]),
+    )
+
+
+def forecast_warmup(model: FASEModel) -> int:
+    """Context bins a full-sequence forecast needs: R − 1 for the STGNN's receptive field
+    R, and at least H when the Hawkes history restarts at every pass (it then sees the H
+    counts before each bin from the pass itself, as with carried history)."""
+    warmup = model.config.receptive_field - 1
+    if model.hawkes.history == "restart":
+        warmup = max(warmup, model.hawkes.window)
+    return warmup
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    """The resolved configuration a run saved in ``config.yaml``."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise FaseInputError(path, "not found", "is this a run directory written by `fase train`?")
+    return RunConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What :func:`train_run` did: the fit (model left with the scored weights) and outputs."""
+
+    fit: FitResult
+    model: FASEModel
+    forecast_path: Path
+    data_built: bool
+
+
+def train_run(
+    cfg: RunConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+    on_epoch_end: EpochCallback | None = None,
+) -> TrainingRun:
+    """Train FASE on a run directory and write its checkpoints, log and forecasts.
+
+    Sets the torch thread count to ``cfg.training.threads``; builds Phases 1–2 into the
+    run directory when ``data/`` or ``graph/`` is missing. Inputs are the features
+    standardised with the training statistics (``Tensors.scaled_x``).
+    """
+    run_dir = Path(run_dir)
+    configure_threads(cfg.training.threads)
+    data_built = False
+    if (
+        not (run_dir / "data" / "tensors.npz").is_file()
+        or not (run_dir / "graph" / "graph.npz").is_file()
+    ):
+        if resume:
+            raise FaseInputError(run_dir, "has no data/ or graph/ to resume from")
+        from fase.phases import run_data_phases
+
+        run_data_phases(cfg, run_dir)
+        data_built = True
+    if not resume:
+        write_text(run_dir / "config.yaml", config_to_yaml(cfg))
+    tensors = Tensors.load(run_dir / "data")
+    graph = Graph.load(run_dir / "graph" / "graph.npz")
+    model = build_fase_model(cfg, graph, tensors)
+    series = CountSeries(tensors.scaled_x(), tensors.y, model.history_steps)
+    result = fit(
+        model,
+        series,
+        split_windows(tensors.split, cfg.training),
+        cfg.training,
+        seed=cfg.seed,
+        out_dir=run_dir,
+        resume=resume,
+        progress=progress,
+        on_epoch_end=on_epoch_end,
+    )
+    warmup = forecast_warmup(model)
+    forecasts = {
+        name: forecast_span(model, series, *tensors.split[name], warmup=warmup)
+        for name in FORECAST_SPLITS
+    }
+    path = write_forecast(
+        run_dir / FORECAST_DIR / FORECAST_FILE,
+        forecasts,
+        np.asarray(tensors.bin_start, dtype=np.int64),
+        cfg.model.distribution,
+        cfg.model.likelihood_eps,
+    )
+    return TrainingRun(result, model, path, data_built)
