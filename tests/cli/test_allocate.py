@@ -90,3 +90,16 @@ def test_bad_option_names_the_option(app: typer.Typer, run_dir: Path, args, opti
     result = CliRunner().invoke(app, [str(run_dir), *args])
     assert isinstance(result.exception, FaseInputError)
     assert result.exception.source == option
+
+
+def test_run_config_supplies_defaults_and_options_override(app: typer.Typer, run_dir: Path) -> None:
+    (run_dir / "config.yaml").write_text(
+        "allocation: {policy: proportional, budget: 30, risk: mu}\n"
+    )
+    result = CliRunner().invoke(app, [str(run_dir)])
+    assert result.exit_code == 0, result.output
+    patrol = read_npz(run_dir / "allocation" / "proportional" / "allocation.npz")["patrol"]
+    np.testing.assert_allclose(patrol.sum(axis=1), 30.0)
+    result = CliRunner().invoke(app, [str(run_dir), "--budget", "12"])
+    patrol = read_npz(run_dir / "allocation" / "proportional" / "allocation.npz")["patrol"]
+    np.testing.assert_allclose(patrol.sum(axis=1), 12.0)

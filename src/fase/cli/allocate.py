@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from pydantic import ValidationError
 
 from fase.config.allocation import AllocationConfig
@@ -19,8 +20,20 @@ def _config(settings: dict[str, Any]) -> AllocationConfig:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "policy"
-        option = "--no-dir" if field == "epsilon" and settings["epsilon"] is None else field
+        option = "--no-dir" if field == "epsilon" and settings.get("epsilon") is None else field
         raise FaseInputError(f"--{option.lstrip('-').replace('_', '-')}", error["msg"]) from None
+
+
+def run_allocation_settings(run_dir: Path) -> dict[str, Any]:
+    """The ``allocation`` section of ``RUN_DIR/config.yaml`` (empty if there is none)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allocation", {})
+    except yaml.YAMLError as exc:
+        raise FaseInputError(path, f"not valid YAML: {exc}") from exc
+    return dict(section or {})
 
 
 def allocate_command(
@@ -28,9 +41,9 @@ def allocate_command(
         Path, typer.Argument(help="Run directory with forecast/forecast.npz and data/meta.json.")
     ],
     policy: Annotated[
-        str,
+        str | None,
         typer.Option(help="Policy: paper, proportional, diminishing or detection_parity."),
-    ] = "paper",
+    ] = None,
     risk: Annotated[
         Path | None,
         typer.Option(help="A .npz with a (T, N) risk matrix, instead of RUN_DIR/forecast."),
@@ -39,46 +52,60 @@ def allocate_command(
         str | None, typer.Option(help="Array name in the risk file (default: --risk-kind).")
     ] = None,
     risk_kind: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Forecast to allocate on: expected ((1−π)·μ) or mu (the paper's NB mean)."
         ),
-    ] = "expected",
-    budget: Annotated[float, typer.Option(help="Patrol units per step (B).")] = 60.0,
+    ] = None,
+    budget: Annotated[float | None, typer.Option(help="Patrol units per step (B).")] = None,
     epsilon: Annotated[
-        float, typer.Option(help="DIR tolerance ε: (1−ε)·p̄_maj ≤ p̄_min ≤ (1+ε)·p̄_maj.")
-    ] = 0.05,
+        float | None, typer.Option(help="DIR tolerance ε: (1−ε)·p̄_maj ≤ p̄_min ≤ (1+ε)·p̄_maj.")
+    ] = None,
     no_dir: Annotated[bool, typer.Option("--no-dir", help="Drop the DIR constraint.")] = False,
     cap: Annotated[
         float | None, typer.Option(help="Maximum patrol units per area (default: none).")
     ] = None,
-    floor: Annotated[float, typer.Option(help="Minimum patrol units per area.")] = 0.0,
+    floor: Annotated[float | None, typer.Option(help="Minimum patrol units per area.")] = None,
     kappa: Annotated[
-        float, typer.Option(help="diminishing: patrol at which an area's coverage reaches 63%.")
-    ] = 5.0,
+        float | None,
+        typer.Option(help="diminishing: patrol at which an area's coverage reaches 63%."),
+    ] = None,
     detection_tolerance: Annotated[
-        float, typer.Option(help="detection_parity: max |D_min − D_maj| (rate units).")
-    ] = 0.05,
-    p_base: Annotated[float, typer.Option(help="Detection probability with no patrol.")] = 0.30,
-    p_max: Annotated[float, typer.Option(help="Detection probability at the full budget.")] = 0.90,
+        float | None, typer.Option(help="detection_parity: max |D_min − D_maj| (rate units).")
+    ] = None,
+    p_base: Annotated[
+        float | None, typer.Option(help="Detection probability with no patrol.")
+    ] = None,
+    p_max: Annotated[
+        float | None, typer.Option(help="Detection probability at the full budget.")
+    ] = None,
 ) -> None:
-    """Allocate patrols for every forecast step; write RUN_DIR/allocation/<policy>/."""
+    """Allocate patrols for every forecast step; write RUN_DIR/allocation/<policy>/.
+
+    Settings not given as options come from the run's resolved config (its
+    ``allocation`` section), else from the defaults.
+    """
     from fase.allocation.phase import run_allocation
 
-    config = _config(
-        {
-            "policy": policy,
-            "budget": budget,
-            "epsilon": None if no_dir else epsilon,
-            "cap": cap,
-            "floor": floor,
-            "kappa": kappa,
-            "detection_tolerance": detection_tolerance,
-            "p_base": p_base,
-            "p_max": p_max,
-            "risk": risk_kind,
-        }
-    )
+    given = {
+        "policy": policy,
+        "budget": budget,
+        "epsilon": epsilon,
+        "cap": cap,
+        "floor": floor,
+        "kappa": kappa,
+        "detection_tolerance": detection_tolerance,
+        "p_base": p_base,
+        "p_max": p_max,
+        "risk": risk_kind,
+    }
+    settings = {
+        **run_allocation_settings(run_dir),
+        **{k: v for k, v in given.items() if v is not None},
+    }
+    if no_dir:
+        settings["epsilon"] = None
+    config = _config(settings)
     result = run_allocation(run_dir, config, risk, risk_key)
     stats = result.summary["metrics"]
     typer.echo(
