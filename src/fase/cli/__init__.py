@@ -55,6 +55,7 @@ app = typer.Typer(
 def _register() -> None:
     from fase.cli.allocate import allocate_command
     from fase.cli.data import data_command
+    from fase.cli.report import report_command
 
     commands = {
         "data": (
@@ -65,6 +66,7 @@ def _register() -> None:
             allocate_command,
             "Phase 4: fairness-constrained patrol allocation for a run's forecasts.",
         ),
+        "report": (report_command, "Figures, maps and the self-contained HTML report of a run."),
     }
     for name, (function, help_text) in commands.items():
         app.command(name, help=help_text)(reports_errors(function))

@@ -97,18 +97,24 @@ def require(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
 
 
 def save_figure(figure: Figure, stem: str | Path, dpi: int = SAVE_DPI) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.pdf`` atomically; return both paths."""
+    """Write ``<stem>.png`` and ``<stem>.pdf`` atomically; return both paths.
+
+    The layout computed for the first file is then frozen (layout engine ``none``), so
+    later renders of the figure (the PDF, the embedded PNG) reuse it instead of
+    re-running constrained layout, the slowest step.
+    """
     stem = Path(stem)
     saved = []
     for suffix in (".png", ".pdf"):
         target = stem.with_name(stem.name + suffix)
         with atomic_path(target, suffix=suffix) as tmp:
             figure.savefig(tmp, dpi=dpi, format=suffix[1:])
+        figure.set_layout_engine("none")
         saved.append(target)
     return saved
 
 
-def png_bytes(figure: Figure, dpi: int = 150) -> bytes:
+def png_bytes(figure: Figure, dpi: int = 110) -> bytes:
     """The figure as PNG bytes (screen resolution, for embedding in the HTML report)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=dpi, format="png")
@@ -150,6 +156,7 @@ def loss_curve(log: pd.DataFrame) -> Figure:
             label=f"best epoch {int(best['epoch'])} (val {best['val_loss']:.4f})",
         )
     ax.set(xlabel="epoch", ylabel="loss (negative log-likelihood per cell)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Training and validation loss")
     ax.legend()
     return figure
@@ -165,6 +172,7 @@ def generalisation_gap(log: pd.DataFrame) -> Figure:
     ax.fill_between(log["epoch"], 0, gap, color=ACCENT, alpha=0.2, linewidth=0)
     ax.axhline(0, color=NEUTRAL, linewidth=0.8)
     ax.set(xlabel="epoch", ylabel="loss difference")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Generalisation gap")
     ax.legend()
     return figure
@@ -215,7 +223,10 @@ def patrol_by_group(history: pd.DataFrame) -> Figure:
         yerr = None
         if {f"{column}_lo", f"{column}_hi"} <= set(history.columns):
             yerr = np.vstack(
-                [history[column] - history[f"{column}_lo"], history[f"{column}_hi"] - history[column]]
+                [
+                    history[column] - history[f"{column}_lo"],
+                    history[f"{column}_hi"] - history[column],
+                ]
             )
         bars = ax.bar(x + offset, history[column], width, color=color, label=label, yerr=yerr)
         ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
@@ -223,7 +234,8 @@ def patrol_by_group(history: pd.DataFrame) -> Figure:
     ax.set_xlabel("deployment cycle")
     ax.set_ylabel("patrol units per area and step")
     ax.set_title("Patrol by group")
-    ax.legend()
+    ax.margins(y=0.2)
+    ax.legend(loc="upper center", ncols=2)
     return figure
 
 
@@ -243,7 +255,7 @@ def detection_disparity(history: pd.DataFrame) -> Figure:
         _band(ax, cycle, history, column, color)
         ax.plot(cycle, history[column], color=color, marker="o", label=label)
     ax.fill_between(
-        cycle, history["detection_min"], history["detection_maj"], color=NEUTRAL, alpha=0.12
+        cycle, history["detection_min"], history["detection_maj"], color=NEUTRAL, alpha=0.08
     )
     last = history.iloc[-1]
     gap = last["detection_maj"] - last["detection_min"]
@@ -252,11 +264,12 @@ def detection_disparity(history: pd.DataFrame) -> Figure:
         f"gap (maj − min)\n{100 * gap:+.2f} pp",
         (last["cycle"], middle),
         textcoords="offset points",
-        xytext=(-60, 0),
+        xytext=(-8, 0),
         fontsize=7,
+        ha="right",
         va="center",
     )
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
     _cycle_axis(ax)
     ax.set_ylabel("detection rate (observed / true)")
     ax.set_title("Detection-rate disparity")
@@ -305,7 +318,10 @@ def retrain_loss(history: pd.DataFrame) -> Figure:
         _band(ax, cycle, history, column, color)
         ax.plot(cycle, history[column], color=color, marker=marker, label=label)
     for x, y in zip(cycle, history["loss_final"], strict=True):
-        ax.annotate(f"{y:.4f}", (x, y), textcoords="offset points", xytext=(0, -12), fontsize=7)
+        ax.annotate(
+            f"{y:.4f}", (x, y), textcoords="offset points", xytext=(0, -12), fontsize=7, ha="center"
+        )
+    ax.margins(x=0.08, y=0.12)
     _cycle_axis(ax)
     ax.set_ylabel("retraining loss (in-sample)")
     ax.set_title("Retraining loss per cycle")

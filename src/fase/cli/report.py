@@ -1,0 +1,20 @@
+"""``fase report RUN_DIR``: figures, maps and one self-contained HTML report of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def report_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="Run directory (from `fase data`, and later phases if run).")
+    ],
+) -> None:
+    """Draw every figure and map the run has artefacts for; write RUN_DIR/report/report.html."""
+    from fase.report.build import build_report
+
+    path = build_report(run_dir)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,366 @@
+"""``build_report(run_dir)``: every figure and map a run has artefacts for, and one HTML page.
+
+Writes, under ``RUN_DIR/report/``::
+
+    report.html                       self-contained (inline CSS, base64 PNGs, no JavaScript)
+    figures/<stem>.png|pdf            training and trade-off figures (300 dpi)
+    figures/<scenario>/<stem>.png|pdf the simulation figures of each scenario
+    maps/<stem>.png|pdf               choropleths
+
+A missing artefact (no training yet, no simulation, …) leaves its section with a note;
+an artefact that exists but cannot be read raises :class:`~fase.errors.FaseInputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from fase.errors import FaseInputError
+from fase.io import write_text
+from fase.report import artefacts, figures
+from fase.report.html import (
+    Section,
+    details_html,
+    figure_html,
+    heading_html,
+    markdown_html,
+    note_html,
+    page_html,
+    paragraph_html,
+    table_html,
+)
+from fase.report.maps import MapPanel, area_maps
+from fase.report.notes import (
+    caveats_section,
+    configuration_section,
+    deviations_section,
+    provenance_section,
+)
+
+SECTION_TITLES = (
+    "Run",
+    "Dataset",
+    "Graph",
+    "Training",
+    "Forecast evaluation",
+    "Allocation",
+    "Feedback simulation",
+    "Policy study",
+    "Maps",
+    "Configuration",
+    "Data provenance",
+    "Deviations from the paper",
+    "Caveats",
+)
+DEFAULT_EPSILON = 0.05
+
+
+class FigureWriter:
+    """Saves figures under ``root`` (PNG + PDF) and returns their HTML (inline PNG)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(
+        self, make: Callable[[], Figure], stem: str, caption: str, half: bool = False
+    ) -> str:
+        try:
+            figure = make()
+        except FaseInputError as exc:
+            return note_html(f"Not drawn ({stem}): {exc.source}: {exc.problem}")
+        figures.save_figure(figure, self.root / stem)
+        return figure_html(figures.png_bytes(figure), caption, half)
+
+
+def _markdown_or_note(path: Path, missing: str) -> str:
+    """The Markdown file rendered, or a note saying ``missing``."""
+    text = artefacts.read_text(path)
+    return markdown_html(text) if text is not None else note_html(missing)
+
+
+def run_section(run_dir: Path, info: Mapping[str, Any] | None) -> Section:
+    """Run directory, dataset/preset/seed, the commands run and package versions."""
+    section = Section("run", "Run")
+    section.parts.append(paragraph_html(f"Run directory: {run_dir}"))
+    if info is None:
+        section.parts.append(note_html("run_info.json not found."))
+        return section
+    rows = [
+        {
+            "command": c.get("command"),
+            "at": c.get("at"),
+            "time": ", ".join(f"{k} {v:.1f} s" for k, v in (c.get("seconds") or {}).items()),
+        }
+        for c in info.get("commands", [])
+    ]
+    facts = [(k, str(info.get(k))) for k in ("dataset", "preset", "seed", "platform")]
+    section.parts.append(table_html(pd.DataFrame(facts, columns=["", "value"])))
+    if rows:
+        section.parts.append(heading_html("Commands") + table_html(pd.DataFrame(rows)))
+    versions = pd.DataFrame(list((info.get("versions") or {}).items()), columns=["package", "ver"])
+    section.parts.append(details_html("Package versions", table_html(versions)))
+    return section
+
+
+def training_section(run_dir: Path, draw: FigureWriter) -> Section:
+    """Loss curves (paper Fig 2a, 2b) from ``training_log.csv``, and the log itself."""
+    section = Section("training", "Training")
+    log = artefacts.training_log(run_dir)
+    if log is None:
+        section.parts.append(note_html("training_log.csv not found: run `fase train` first."))
+        return section
+    section.parts.append(
+        draw(
+            lambda: figures.loss_curve(log),
+            "loss_curve",
+            "Training and validation loss per "
+            "epoch; the star marks the best validation epoch (paper Fig 2a).",
+        )
+    )
+    section.parts.append(
+        draw(
+            lambda: figures.generalisation_gap(log),
+            "generalisation_gap",
+            "Generalisation gap, validation − training loss (paper Fig 2b).",
+        )
+    )
+    section.parts.append(details_html("training_log.csv", table_html(log)))
+    return section
+
+
+def allocation_section(run_dir: Path, draw: FigureWriter) -> Section:
+    """Each policy's ``summary.md`` and, if present, the trade-off figure and table."""
+    section = Section("allocation", "Allocation")
+    policies = artefacts.allocation_dirs(run_dir)
+    if not policies:
+        section.parts.append(note_html("No allocation/<policy>/ found: run `fase allocate`."))
+    for directory in policies:
+        section.parts.append(
+            _markdown_or_note(directory / "summary.md", f"{directory}/summary.md not found.")
+        )
+    table = artefacts.tradeoff_table(run_dir)
+    if table is not None:
+        section.parts.append(heading_html("Fairness–efficiency trade-off"))
+        section.parts.append(
+            draw(
+                lambda: figures.tradeoff(table),
+                "tradeoff",
+                "Coverage against mean |DIR − 1| "
+                "and against the detection gap, one line per policy over its tolerance.",
+            )
+        )
+        section.parts.append(details_html("tradeoff.csv", table_html(table)))
+    return section
+
+
+SIMULATION_FIGURES = (
+    (
+        "dir_cycles",
+        "Mean DIR of the allocation per cycle ± its std over steps; the band is "
+        "|DIR − 1| ≤ ε (paper Fig 3).",
+    ),
+    ("patrol_by_group", "Mean patrol units per area and step, minority vs majority (paper Fig 4)."),
+    (
+        "coverage_gini",
+        "Risk-weighted coverage and Gini of the allocation; both axes scale to the "
+        "data (paper Fig 5).",
+    ),
+    ("detection_disparity", "Detection rate (observed / true counts) per group (paper Fig 6)."),
+    (
+        "retrain_loss",
+        "Retraining loss per cycle, mean over epochs and final epoch; in-sample on "
+        "detection-thinned targets (paper Fig 7).",
+    ),
+)
+
+
+def simulation_section(
+    sims: list[artefacts.Simulation], epsilon: tuple[float, str] | None, draw: FigureWriter
+) -> Section:
+    """Per scenario: the history table and paper Figs 3–7 (ε from the run, else 0.05)."""
+    section = Section("simulation", "Feedback simulation")
+    if not any(s.history is not None for s in sims):
+        section.parts.append(note_html("No simulation history found: run `fase simulate`."))
+        return section
+    eps, origin = epsilon or (DEFAULT_EPSILON, "default; not found in the run artefacts")
+    section.parts.append(paragraph_html(f"DIR tolerance ε = {eps:g} ({origin})."))
+    for sim in sims:
+        if sim.history is None:
+            continue
+        history = sim.history
+        section.parts.append(heading_html(f"Scenario: {sim.name}"))
+        section.parts.append(paragraph_html(f"From {sim.history_file}:"))
+        section.parts.append(table_html(history))
+        makers: dict[str, Callable[[], Figure]] = {
+            "dir_cycles": lambda h=history: figures.dir_cycles(h, eps),
+            "patrol_by_group": lambda h=history: figures.patrol_by_group(h),
+            "coverage_gini": lambda h=history: figures.coverage_gini(h),
+            "detection_disparity": lambda h=history: figures.detection_disparity(h),
+            "retrain_loss": lambda h=history: figures.retrain_loss(h),
+        }
+        for stem, caption in SIMULATION_FIGURES:
+            section.parts.append(draw(makers[stem], f"{sim.name}/{stem}", caption))
+    return section
+
+
+def policy_section(run_dir: Path, draw: FigureWriter) -> Section:
+    """``simulation/policy_study.csv``: detection gap vs coverage, and the table."""
+    section = Section("policy-study", "Policy study")
+    table = artefacts.policy_study(run_dir)
+    if table is None:
+        section.parts.append(note_html("simulation/policy_study.csv not found."))
+        return section
+    section.parts.append(
+        draw(
+            lambda: figures.policy_study(table),
+            "policy_study",
+            "Detection gap against coverage, one point per policy (and patrol floor).",
+        )
+    )
+    section.parts.append(table_html(table))
+    return section
+
+
+def maps_section(
+    run_dir: Path,
+    meta: Mapping[str, Any] | None,
+    sims: list[artefacts.Simulation],
+    draw: FigureWriter,
+) -> Section:
+    """Choropleths: mean forecast risk, mean patrol per policy, each scenario's last cycle."""
+    section = Section("maps", "Maps")
+    areas = artefacts.areas(run_dir)
+    if areas is None:
+        section.parts.append(note_html("data/areas.geojson not found: run `fase data`."))
+        return section
+    minority = artefacts.minority_mask(meta, len(areas))
+    section.parts.append(paragraph_html("Minority areas are outlined in black."))
+    drawn = 0
+    forecast_path = run_dir / "forecast" / "forecast.npz"
+    forecast = artefacts.read_arrays(forecast_path)
+    if forecast is not None:
+        risk = artefacts.mean_over_steps(forecast, "expected", forecast_path)
+        panel = MapPanel("Predicted risk", "mean expected incidents per bin", risk, "YlOrRd")
+        section.parts.append(
+            draw(
+                lambda: area_maps(areas, [panel], minority),
+                "risk",
+                "Mean predicted incidents per bin over the test split.",
+                half=True,
+            )
+        )
+        drawn += 1
+    for directory in artefacts.allocation_dirs(run_dir):
+        path = directory / "allocation.npz"
+        arrays = artefacts.read_arrays(path)
+        if arrays is None:
+            continue
+        patrol = artefacts.mean_over_steps(arrays, "patrol", path)
+        panel = MapPanel(f"Patrol: {directory.name}", "mean patrol units per step", patrol, "Blues")
+        section.parts.append(
+            draw(
+                lambda p=panel: area_maps(areas, [p], minority),
+                f"patrol_{directory.name}",
+                f"Mean patrol units per step, policy {directory.name}.",
+                half=True,
+            )
+        )
+        drawn += 1
+    for sim in sims:
+        if sim.per_area is None:
+            continue
+        panels = [
+            MapPanel(title, label, np.asarray(sim.per_area[key], dtype=float)[-1], cmap)
+            for key, title, label, cmap in (
+                ("mean_risk", "Predicted risk", "mean risk", "YlOrRd"),
+                ("mean_patrol", "Patrol", "mean patrol units", "Blues"),
+                ("detection_rate", "Detection rate", "observed / true", "viridis"),
+            )
+            if key in sim.per_area
+        ]
+        if panels:
+            section.parts.append(
+                draw(
+                    lambda p=panels: area_maps(areas, p, minority),
+                    f"{sim.name}_last_cycle",
+                    f"Scenario {sim.name}, last cycle, per area.",
+                )
+            )
+            drawn += 1
+    if drawn == 0:
+        section.parts.append(note_html("No per-area forecast, allocation or simulation yet."))
+    return section
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Draw every figure and map the run has artefacts for; write ``report/report.html``."""
+    run_dir = Path(run_dir).resolve()
+    if not run_dir.is_dir():
+        raise FaseInputError(run_dir, "run directory not found", "run `fase data --out DIR`")
+    if not (run_dir / "config.yaml").is_file() and not (run_dir / "data").is_dir():
+        raise FaseInputError(run_dir, "is not a FASE run directory (no config.yaml, no data/)")
+    out = run_dir / "report"
+    draw = FigureWriter(out / "figures")
+    draw_map = FigureWriter(out / "maps")
+    config = artefacts.read_config(run_dir)
+    info = artefacts.read_json_file(run_dir / "run_info.json")
+    meta = artefacts.read_json_file(run_dir / "data" / "meta.json")
+    table1 = artefacts.read_json_file(run_dir / "data" / "table1.json") or {}
+    sims = artefacts.simulations(run_dir)
+    allocations = artefacts.allocation_dirs(run_dir)
+    first_summary = (
+        artefacts.read_json_file(allocations[0] / "summary.json") if allocations else None
+    )
+    sections = [
+        run_section(run_dir, info),
+        Section(
+            "dataset",
+            "Dataset",
+            [
+                _markdown_or_note(
+                    run_dir / "data" / "table1.md", "data/table1.md not found: run `fase data`."
+                )
+            ],
+        ),
+        Section(
+            "graph",
+            "Graph",
+            [
+                _markdown_or_note(
+                    run_dir / "graph" / "graph_stats.md", "graph/graph_stats.md not found."
+                )
+            ],
+        ),
+        training_section(run_dir, draw),
+        Section(
+            "evaluation",
+            "Forecast evaluation",
+            [
+                _markdown_or_note(
+                    run_dir / "evaluation" / "evaluation.md",
+                    "evaluation/evaluation.md not found: run `fase evaluate`.",
+                )
+            ],
+        ),
+        allocation_section(run_dir, draw),
+        simulation_section(sims, artefacts.find_epsilon(config, run_dir), draw),
+        policy_section(run_dir, draw),
+        maps_section(run_dir, meta, sims, draw_map),
+        configuration_section(artefacts.read_text(run_dir / "config.yaml")),
+        provenance_section(config, run_dir),
+        deviations_section(),
+        caveats_section(config, (table1.get("demographics") or {}).get("groups"), first_summary),
+    ]
+    dataset = config.get("dataset", {}).get("name", "unknown dataset")
+    title = f"FASE run report: {dataset}, preset {config.get('preset', '?')}"
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"{run_dir} · generated {generated}"
+    path = write_text(out / "report.html", page_html(title, subtitle, sections))
+    return path

@@ -1,0 +1,123 @@
+"""``fase simulate`` on a tiny trained run: artefacts, columns, replicates, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from tests.simulation.trained_run import write_trained_run
+from typer.testing import CliRunner
+
+from fase.cli import reports_errors
+from fase.cli.simulate import simulate_command
+from fase.io import read_json, read_npz
+from fase.simulation.metrics import PAPER_COLUMNS, PER_AREA_ARRAYS
+
+app = typer.Typer()
+app.command()(reports_errors(simulate_command))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return write_trained_run(tmp_path_factory.mktemp("sim"))
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [*args, "--threads", "1"])
+
+
+def test_rolling_simulation_writes_its_artefacts(run_dir):
+    result = invoke(
+        str(run_dir),
+        "--cycles",
+        "3",
+        "--period",
+        "1D",
+        "--retrain-epochs",
+        "1",
+        "--retrain-window",
+        "8",
+    )
+    assert result.exit_code == 0, result.output
+    out = run_dir / "simulation" / "rolling-diminishing"
+    history = pd.read_csv(out / "history.csv")
+    assert list(history["cycle"]) == [1, 2, 3]
+    assert list(history["period_start"]) == [408, 432, 456]  # the test split, day by day
+    for column in (
+        "loss_mean",
+        "dir_mean",
+        "detection_gap",
+        "forecast_mae_true",
+        "forecast_nll_observed",
+        "patrol_share_minority",
+        "patrolled_areas_mean",
+    ):
+        assert history[column].notna().all(), column
+    np.testing.assert_allclose(
+        history["detection_gap"], history["detection_min"] - history["detection_maj"]
+    )
+    arrays = read_npz(out / "per_area.npz")
+    for name in PER_AREA_ARRAYS:
+        assert arrays[name].shape == (3, 9), name
+    assert np.all(arrays["observed_count"] <= arrays["true_count"])
+    settings = read_json(out / "history.json")["settings"]
+    assert settings["simulation"]["mode"] == "rolling" and settings["params"]["risk"] == "expected"
+    assert not (out / "simulation_history.csv").exists()
+
+
+def test_paper_mode_writes_the_reference_table(run_dir):
+    result = invoke(str(run_dir), "--mode", "paper", "--cycles", "2", "--retrain-epochs", "1")
+    assert result.exit_code == 0, result.output
+    out = run_dir / "simulation" / "paper-paper"
+    table = pd.read_csv(out / "simulation_history.csv")
+    assert tuple(table.columns) == PAPER_COLUMNS
+    assert table["dir_mean"].between(0.95 - 1e-6, 1.05 + 1e-6).all()
+    assert read_json(out / "history.json")["settings"]["params"]["risk"] == "mu"
+
+
+def test_binomial_replicates_report_an_interval(run_dir):
+    args = (
+        str(run_dir),
+        "--cycles",
+        "1",
+        "--period",
+        "1D",
+        "--retrain-epochs",
+        "0",
+        "--detection",
+        "binomial",
+        "--replicates",
+        "3",
+        "--name",
+        "binomial",
+    )
+    assert invoke(*args).exit_code == 0
+    out = run_dir / "simulation" / "binomial"
+    history = pd.read_csv(out / "history.csv")
+    assert history.loc[0, "detection_min_lo"] <= history.loc[0, "detection_min_hi"]
+    replicates = pd.read_csv(out / "history_replicates.csv")
+    assert list(replicates["replicate"]) == [0, 1, 2]
+    assert invoke(*args[:-1], "binomial-again").exit_code == 0
+    again = pd.read_csv(run_dir / "simulation" / "binomial-again" / "history_replicates.csv")
+    pd.testing.assert_frame_equal(replicates, again)  # reproducible by the run's seed
+
+
+def test_too_many_cycles_is_an_input_error(run_dir):
+    result = invoke(str(run_dir), "--cycles", "4", "--period", "1D")
+    assert result.exit_code == 2
+    assert "--cycles" in result.output and "at most 3 cycles" in result.output
+
+
+def test_bad_option_values_name_the_option(run_dir):
+    result = invoke(str(run_dir), "--detection", "sometimes")
+    assert result.exit_code == 2 and "--detection" in result.output
+    result = invoke(str(run_dir), "--replicates", "3")
+    assert result.exit_code == 2 and "--replicates" in result.output
+
+
+def test_missing_checkpoint_is_an_input_error(tmp_path):
+    result = invoke(str(tmp_path))
+    assert result.exit_code == 2 and "config.yaml" in result.output

@@ -1,0 +1,121 @@
+"""``fase train`` and ``fase evaluate`` end to end on a tiny synthetic grid city."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+import yaml
+from scipy import stats
+from typer.testing import CliRunner
+
+from fase.cli import reports_errors
+from fase.cli.train import evaluate_command, train_command
+from fase.data.tensors import Tensors
+from fase.io import read_npz
+from tests.helpers.city import City, write_city
+
+runner = CliRunner()
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app.command("train")(reports_errors(train_command))
+app.command("evaluate")(reports_errors(evaluate_command))
+
+TINY = {
+    "model": {"channels": 8, "embedding_dim": 4, "head_hidden": 4, "blocks": 2, "dilations": [1, 2]},
+    "training": {"window": 16, "stride": 16, "batch_size": 4, "epochs": 2, "threads": 1},
+}
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "Traceback" not in output
+    return result.exit_code, output
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    """Two weeks of random incidents (seeded) over the 3×3 grid; tiny model and training."""
+    rng = np.random.default_rng(1)
+    times = pd.Timestamp("2017-03-01") + pd.to_timedelta(rng.integers(0, 14 * 24 * 60, 600), "min")
+    frame = pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M:%S"),
+                          "node": rng.choice(9, 600, p=np.arange(1, 10) / 45) + 1})
+    city = write_city(tmp_path_factory.mktemp("city"), frame, "2017-03-01", "2017-03-15")
+    config = yaml.safe_load(city.config.read_text()) | TINY
+    city.config.write_text(yaml.safe_dump(config))
+    return city
+
+
+@pytest.fixture(scope="module")
+def trained(city: City) -> tuple[Path, str]:
+    run_dir = city.root / "run"
+    code, output = invoke("train", "--config", str(city.config), "--out", str(run_dir),
+                          "--no-progress", "--seed", "5")
+    assert code == 0, output
+    return run_dir, output
+
+
+def test_train_builds_the_data_then_writes_checkpoints_log_and_forecast(trained) -> None:
+    run_dir, output = trained
+    assert "best epoch" in output and "s/epoch" in output
+    for name in ("data/tensors.npz", "graph/graph.npz", "checkpoints/best.pt",
+                 "checkpoints/last.pt", "config.yaml", "run_info.json"):
+        assert (run_dir / name).is_file(), name
+    log = pd.read_csv(run_dir / "training_log.csv")
+    assert list(log.columns) == ["epoch", "train_loss", "val_loss", "lr", "seconds"]
+    assert log["epoch"].tolist() == [1, 2]
+    tensors = Tensors.load(run_dir / "data")
+    start, end = tensors.split["test"]
+    forecast = read_npz(run_dir / "forecast" / "forecast.npz")
+    assert forecast["mu"].shape == forecast["expected"].shape == (end - start, 9)
+    np.testing.assert_array_equal(forecast["bin_start"], tensors.bin_start[start:end])
+    assert forecast["val_mu"].shape == (np.subtract(*tensors.split["val"][::-1]), 9)
+    np.testing.assert_allclose(forecast["expected"], (1 - forecast["pi"]) * forecast["mu"], rtol=1e-6)
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["seed"] == 5 and info["commands"][-1]["command"] == "fase train"
+    assert info["commands"][-1]["scored_checkpoint"] == "best"
+
+
+def test_evaluate_scores_the_test_forecast(trained) -> None:
+    run_dir, _ = trained
+    code, output = invoke("evaluate", str(run_dir))
+    assert code == 0, output
+    assert "hit_rate" in output or "| mae |" in output.replace("mae", "| mae |", 0)
+    report = json.loads((run_dir / "evaluation" / "evaluation.json").read_text())
+    assert (run_dir / "evaluation" / "evaluation.md").is_file()
+    forecast = read_npz(run_dir / "forecast" / "forecast.npz")
+    tensors = Tensors.load(run_dir / "data")
+    start, end = tensors.split["test"]
+    y = tensors.y[:, start:end].T.astype(float)
+    mu, theta, pi = (forecast[k].astype(float) for k in ("mu", "theta", "pi"))
+    # independent ZINB likelihood from scipy's negative binomial (n = θ, p = θ / (θ + μ))
+    pmf = (1 - pi) * stats.nbinom.pmf(y, theta, theta / (theta + mu)) + pi * (y == 0)
+    counts = report["overall"]["counts"]
+    assert counts["nll"] == pytest.approx(-np.log(pmf).mean(), rel=1e-5)
+    assert counts["mae"] == pytest.approx(np.abs(forecast["expected"] - y).mean(), rel=1e-5)
+    assert report["bins"] == end - start and report["nodes"] == 9
+    assert {row["mode"] for row in report["overall"]["hotspots"]} == {"count", "area"}
+
+
+def test_resume_of_a_finished_run_trains_no_further_epoch(trained) -> None:
+    run_dir, first = trained
+    code, output = invoke("train", "--resume", str(run_dir), "--no-progress")
+    assert code == 0, output
+    assert pd.read_csv(run_dir / "training_log.csv")["epoch"].tolist() == [1, 2]
+    summary = [line for line in output.splitlines() if "best epoch" in line]
+    assert summary[0].split(";")[:2] == [line for line in first.splitlines()
+                                          if "best epoch" in line][0].split(";")[:2]
+
+
+def test_resume_refuses_other_options_and_missing_runs(trained, tmp_path: Path) -> None:
+    run_dir, _ = trained
+    code, output = invoke("train", "--resume", str(run_dir), "--preset", "paper")
+    assert code == 2 and "--resume" in output and "--preset" in output
+    code, output = invoke("train", "--resume", str(tmp_path / "nowhere"))
+    assert code == 2 and "config.yaml" in output
+    code, output = invoke("evaluate", str(tmp_path))
+    assert code == 2 and "forecast" in output
