@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fase data
+	$(BIN)/fase run
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

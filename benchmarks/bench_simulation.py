@@ -15,7 +15,7 @@ cycle does not depend on the values. ``--rolling`` also times the corrected mode
 (6 weekly periods × 50 epochs).
 
 Run:  python benchmarks/bench_simulation.py [--device cuda] [--full] [--rolling]
-      (writes benchmarks/results/simulation[-<device>].json)
+      (writes benchmarks/results/simulation[-<device>][-<n>threads].json)
 """
 
 from __future__ import annotations
@@ -190,7 +190,8 @@ def main() -> None:
         processor=platform.processor() or platform.machine(),
         reference=REFERENCE,
     )
-    suffix = "" if device.type == "cpu" else f"-{device.type}"
+    suffix = f"-{device.type}" if device.type != "cpu" else ""
+    suffix += f"-{args.threads}threads" if args.threads != 1 else ""
     write_json(RESULTS / f"simulation{suffix}.json", results)
     for key, value in results.items():
         if not isinstance(value, dict | list):

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from fase.config.training import TrainingConfig
 from fase.config.model import ModelConfig
+from fase.config.training import TrainingConfig
 from fase.models.distributions import CountDistribution, Poisson
 from fase.models.fase import FASEModel
-from fase.training import CountSeries, SplitWindows, window_starts
+from fase.training import SplitWindows, window_starts
 
 N, T, F = 5, 300, 13
 SPLIT = {"train": (0, 200), "val": (200, 250), "test": (250, 300)}
@@ -34,7 +34,13 @@ def tiny_graph() -> tuple[Tensor, Tensor]:
 
 def tiny_model(seed: int = 0, **fields: object) -> FASEModel:
     """FASE with 8 channels, two blocks (receptive field 4) and a 24-bin Hawkes memory."""
-    settings = {"channels": 8, "embedding_dim": 4, "head_hidden": 4, "blocks": 2, "dilations": (1, 2)}
+    settings = {
+        "channels": 8,
+        "embedding_dim": 4,
+        "head_hidden": 4,
+        "blocks": 2,
+        "dilations": (1, 2),
+    }
     config = ModelConfig(**(settings | fields))
     torch.manual_seed(seed)
     adjacency, a_geo = tiny_graph()

@@ -10,6 +10,14 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
+from tests.training.conftest import (
+    ConstantPoisson,
+    ScheduledPoisson,
+    synthetic_series,
+    tiny_model,
+    tiny_training,
+    tiny_windows,
+)
 
 from fase.errors import FaseInputError
 from fase.training import (
@@ -19,14 +27,6 @@ from fase.training import (
     load_checkpoint,
     train_epochs,
     window_starts,
-)
-from tests.training.conftest import (
-    ConstantPoisson,
-    ScheduledPoisson,
-    synthetic_series,
-    tiny_model,
-    tiny_training,
-    tiny_windows,
 )
 
 
@@ -86,12 +86,28 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(tmp_path: Path) ->
 
     model = tiny_model()
     with pytest.raises(Interrupted):
-        fit(model, CountSeries(x, y, model.history_steps), tiny_windows(config), config,
-            seed=3, out_dir=tmp_path / "cut", progress=False, on_epoch_end=kill_after_two)
+        fit(
+            model,
+            CountSeries(x, y, model.history_steps),
+            tiny_windows(config),
+            config,
+            seed=3,
+            out_dir=tmp_path / "cut",
+            progress=False,
+            on_epoch_end=kill_after_two,
+        )
     torch.rand(1000)  # the global RNG moves on before the restart; resume must restore it
     resumed = tiny_model(seed=99)  # fresh weights: everything must come from last.pt
-    result = fit(resumed, CountSeries(x, y, resumed.history_steps), tiny_windows(config), config,
-                 seed=3, out_dir=tmp_path / "cut", resume=True, progress=False)
+    result = fit(
+        resumed,
+        CountSeries(x, y, resumed.history_steps),
+        tiny_windows(config),
+        config,
+        seed=3,
+        out_dir=tmp_path / "cut",
+        resume=True,
+        progress=False,
+    )
     assert losses(result) == losses(full)
     assert_same_weights(resumed, full_model)
 
@@ -101,8 +117,16 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path: Path) ->
     config = tiny_training(epochs=2, batch_size=5)
     model = tiny_model()
     with pytest.raises(FaseInputError, match="another training configuration"):
-        fit(model, CountSeries(*synthetic_series(), model.history_steps), tiny_windows(config),
-            config, seed=3, out_dir=tmp_path, resume=True, progress=False)
+        fit(
+            model,
+            CountSeries(*synthetic_series(), model.history_steps),
+            tiny_windows(config),
+            config,
+            seed=3,
+            out_dir=tmp_path,
+            resume=True,
+            progress=False,
+        )
 
 
 def counts_train_zero_then(value: int) -> CountSeries:
@@ -125,8 +149,16 @@ def test_early_stopping_stops_patience_epochs_after_the_best(tmp_path: Path) -> 
     def next_epoch(state) -> None:
         model.epoch = state.epoch
 
-    result = fit(model, counts_train_zero_then(2), tiny_windows(config), config, seed=0,
-                 out_dir=tmp_path, progress=False, on_epoch_end=next_epoch)
+    result = fit(
+        model,
+        counts_train_zero_then(2),
+        tiny_windows(config),
+        config,
+        seed=0,
+        out_dir=tmp_path,
+        progress=False,
+        on_epoch_end=next_epoch,
+    )
     state = result.state
     assert (state.epoch, state.best_epoch, state.stopped) == (7, 4, True)  # μ = 2.0 never tried
     val = [r["val_loss"] for r in state.log]
@@ -135,8 +167,16 @@ def test_early_stopping_stops_patience_epochs_after_the_best(tmp_path: Path) -> 
 
     model.epoch = 0
     paper = tiny_training(epochs=10, early_stopping_patience=None)
-    result = fit(model, counts_train_zero_then(2), tiny_windows(paper), paper, seed=0,
-                 out_dir=tmp_path / "paper", progress=False, on_epoch_end=next_epoch)
+    result = fit(
+        model,
+        counts_train_zero_then(2),
+        tiny_windows(paper),
+        paper,
+        seed=0,
+        out_dir=tmp_path / "paper",
+        progress=False,
+        on_epoch_end=next_epoch,
+    )
     assert (result.state.epoch, result.state.best_epoch, result.state.stopped) == (10, 8, False)
 
 
@@ -145,10 +185,23 @@ def test_test_score_uses_the_configured_checkpoint(tmp_path: Path, which: str) -
     # μ starts at 4 and falls every step (training counts are 0); validation counts are 2,
     # so the validation NLL first improves, then worsens once μ passes below 2.
     model = ConstantPoisson(4.0)
-    config = tiny_training(epochs=12, lr=0.3, batch_size=100, early_stopping_patience=None,
-                           plateau_patience=100, test_checkpoint=which)
-    result = fit(model, counts_train_zero_then(2), tiny_windows(config), config, seed=0,
-                 out_dir=tmp_path, progress=False)
+    config = tiny_training(
+        epochs=12,
+        lr=0.3,
+        batch_size=100,
+        early_stopping_patience=None,
+        plateau_patience=100,
+        test_checkpoint=which,
+    )
+    result = fit(
+        model,
+        counts_train_zero_then(2),
+        tiny_windows(config),
+        config,
+        seed=0,
+        out_dir=tmp_path,
+        progress=False,
+    )
     val = [r["val_loss"] for r in result.state.log]
     best_epoch = int(np.argmin(val)) + 1
     assert 1 < best_epoch < 12 and result.state.best_epoch == best_epoch
@@ -186,9 +239,17 @@ def test_train_epochs_takes_one_step_per_minibatch_and_is_reproducible() -> None
     def retrain() -> tuple[list[float], torch.nn.Module, torch.optim.Adam]:
         model = tiny_model()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
-        history = train_epochs(model, series, starts, optimizer, epochs=2, window=16,
-                               batch_size=1, generator=torch.Generator().manual_seed(5),
-                               grad_clip=5.0)
+        history = train_epochs(
+            model,
+            series,
+            starts,
+            optimizer,
+            epochs=2,
+            window=16,
+            batch_size=1,
+            generator=torch.Generator().manual_seed(5),
+            grad_clip=5.0,
+        )
         return history, model, optimizer
 
     history, model, optimizer = retrain()

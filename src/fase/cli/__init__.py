@@ -56,16 +56,23 @@ def _register() -> None:
     from fase.cli.allocate import allocate_command
     from fase.cli.data import data_command
     from fase.cli.report import report_command
+    from fase.cli.run import run_command
+    from fase.cli.simulate import simulate_command
+    from fase.cli.train import evaluate_command, train_command
 
     commands = {
+        "run": (run_command, "Phases 1–5 and the HTML report (embedded Chicago data by default)."),
         "data": (
             data_command,
             "Phases 1–2: incidents → tensors and hybrid graph (embedded Chicago data by default).",
         ),
+        "train": (train_command, "Phase 3: train the FASE predictor and forecast val/test."),
+        "evaluate": (evaluate_command, "Phase 3: score a run's test forecast."),
         "allocate": (
             allocate_command,
             "Phase 4: fairness-constrained patrol allocation for a run's forecasts.",
         ),
+        "simulate": (simulate_command, "Phase 5: the deployment feedback simulator."),
         "report": (report_command, "Figures, maps and the self-contained HTML report of a run."),
     }
     for name, (function, help_text) in commands.items():

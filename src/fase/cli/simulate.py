@@ -82,7 +82,7 @@ def simulate_command(
 
     run = load_trained_run(run_dir)
     configure_threads(threads or run.cfg.training.threads)
-    base_sim = getattr(run.cfg, "simulation", None) or SimulationConfig()
+    base_sim = run.cfg.simulation
     sim_changes = _given(
         mode=mode,
         cycles=cycles,

@@ -91,7 +91,8 @@ def evaluate_command(
     report = evaluate_run(run_dir)
     overall = report["overall"]
     typer.echo(f"{report['bins']:,} bins × {report['nodes']} areas\n")
-    for title in ("counts", "hotspots", "intervals"):
-        rows = overall[title]
-        typer.echo(markdown_table(rows if isinstance(rows, list) else [rows]))
+    sections = {"counts": "Count metrics", "hotspots": "Hotspots", "intervals": "Interval coverage"}
+    for key, title in sections.items():
+        rows = overall[key]
+        typer.echo(f"{title}\n\n" + markdown_table(rows if isinstance(rows, list) else [rows]))
     typer.echo(f"wrote {run_dir / EVALUATION_DIR}")

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from fase.config.allocation import AllocationConfig
 from fase.config.dataset import DatasetConfig, Strict
 from fase.config.model import ModelConfig
+from fase.config.simulation import SimulationConfig
 from fase.config.training import TrainingConfig
 
 
@@ -86,3 +87,4 @@ class RunConfig(Strict):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     allocation: AllocationConfig = AllocationConfig()
+    simulation: SimulationConfig = SimulationConfig()

@@ -42,6 +42,9 @@ class SimulationConfig(Strict):
         replicates: R, independent runs with binomial detection (1 with ``expected``).
         p_base, p_max: the detection model d(p) = p_base + (p_max − p_base)·clip(p/B, 0, 1).
         interval: central probability of the reported interval over replicates (0.95).
+        forecast_block: rolling mode: the most bins forecast per fixed-point pass
+            (``None``: the whole period; a smaller block bounds the cost of a pass when
+            the allocation reacts to every recorded count, see docs/simulation.md).
     """
 
     mode: Literal["paper", "rolling"] = "rolling"
@@ -55,6 +58,7 @@ class SimulationConfig(Strict):
     p_base: float = Field(0.30, ge=0.0, le=1.0)
     p_max: float = Field(0.90, ge=0.0, le=1.0)
     interval: float = Field(0.95, gt=0.0, lt=1.0)
+    forecast_block: int | None = Field(None, ge=1)
 
     @field_validator("period")
     @classmethod

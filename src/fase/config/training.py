@@ -18,6 +18,11 @@ class TrainingConfig(Strict):
     validation loss; early stopping after ``early_stopping_patience`` epochs without
     improvement (``None``: off, the paper). The test split is scored with the ``best``
     validation checkpoint (the paper reports the ``last`` epoch's weights).
+
+    ``loss_reduction``: an epoch's logged loss (and the validation loss that drives the
+    scheduler, checkpoints and early stopping) is the mean NLL over all its elements
+    (``element_mean``) or the unweighted mean of its minibatch means (``batch_mean``,
+    the reference code). ``threads``: torch intra-op threads.
     """
 
     window: int = Field(32, ge=1)
@@ -26,11 +31,11 @@ class TrainingConfig(Strict):
     epochs: int = Field(100, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
-    grad_clip: float | None = 5.0
-    plateau_factor: float = 0.5
-    plateau_patience: int = 10
-    min_lr: float = 1e-6
-    early_stopping_patience: int | None = 15
+    grad_clip: float | None = Field(5.0, gt=0)
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    plateau_patience: int = Field(10, ge=0)
+    min_lr: float = Field(1e-6, ge=0)
+    early_stopping_patience: int | None = Field(15, ge=1)
     test_checkpoint: Literal["best", "last"] = "best"
     loss_reduction: Literal["element_mean", "batch_mean"] = "element_mean"
     threads: int = Field(2, ge=1)

@@ -20,6 +20,8 @@ real deployment):
 * binomial detection treats incidents as independent; expected-value detection
   produces fractional counts, on which count likelihoods are only a continuous
   extension;
+* the patrol-exposure feature is 0 in all training data, so a freshly trained model
+  reacts to it through untrained weights until it is retrained on deployed periods;
 * the paper mode reproduces the reference code's leaky experiment (the same test
   window every cycle, true counts as inputs, no compounding) on purpose.
 """

@@ -155,7 +155,8 @@ class TorchForecaster:
     Args:
         model: the module (moved to ``device``).
         warmup: context bins (:func:`fase.training.pipeline.forecast_warmup` for FASE).
-        chunk_steps: the most bins per forward pass when forecasting.
+        chunk_steps: the most bins per forward pass when forecasting (``None``: one pass
+            over the whole request, as the reference does for its test window).
     """
 
     def __init__(
@@ -169,7 +170,7 @@ class TorchForecaster:
         reduction: str = "batch_mean",
         seed: int = 0,
         device: str | torch.device = "cpu",
-        chunk_steps: int = 4096,
+        chunk_steps: int | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -208,7 +209,7 @@ class TorchForecaster:
         return DeviceSeries(x, counts, self.history_steps, self.device)
 
     def forecast(self, request: ForecastRequest) -> Forecast:
-        """One forward pass per ``chunk_steps`` bins (eval mode, no gradients).
+        """One forward pass (per ``chunk_steps`` bins), eval mode, no gradients.
 
         Runs on the CPU (a copy of the weights when training uses another device):
         :func:`~fase.training.forecast_span` returns NumPy arrays.
@@ -220,7 +221,7 @@ class TorchForecaster:
             request.start - request.offset,
             request.stop - request.offset,
             warmup=request.warmup,
-            chunk_steps=self.chunk_steps,
+            chunk_steps=self.chunk_steps or request.stop - request.start,
         )
         params = {k: torch.from_numpy(v.astype(np.float64)) for k, v in span.params.items()}
         distribution = self.model.distribution(params)
@@ -241,7 +242,7 @@ class TorchForecaster:
             self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
         self._calls += 1
-        devices = [self.device] if self.device.type == "cuda" else []
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed * 1_000_003 + self._calls)
             return train_epochs(

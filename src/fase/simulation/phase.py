@@ -9,7 +9,7 @@ training code's own builder and loaded with its checkpoint reader.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +116,7 @@ def make_params(sim: SimulationConfig, allocation: AllocationConfig, run: Traine
         weight_decay=training.weight_decay,
         grad_clip=training.grad_clip,
         loss_reduction=training.loss_reduction,
+        forecast_block=sim.forecast_block,
     )
 
 
@@ -173,7 +174,7 @@ def run_simulation(
     settings = {
         "simulation": sim.model_dump(mode="json"),
         "allocation": allocation.model_dump(mode="json"),
-        "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
+        "params": asdict(params),
         "seed": run.cfg.seed,
         "device": device,
         "torch": torch.__version__,

@@ -21,10 +21,12 @@ from fase.errors import FaseInputError
 from fase.graph import Graph
 from fase.io import write_text
 from fase.models.fase import FASEModel
+from fase.phases import run_data_phases
 from fase.runinfo import config_to_yaml
 from fase.runtime import configure_threads
 from fase.training.engine import EpochCallback, FitResult, SplitWindows, fit
 from fase.training.forecast import FORECAST_DIR, FORECAST_FILE, forecast_span, write_forecast
+from fase.training.memory import keep_freed_memory
 from fase.training.windows import CountSeries, window_starts
 
 FORECAST_SPLITS = ("val", "test")
@@ -73,6 +75,22 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     return RunConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def _check_same_data_method(cfg: RunConfig, run_dir: Path) -> None:
+    """Refuse to train on existing data built with another dataset or data/graph method."""
+    if not (run_dir / "config.yaml").is_file():
+        return
+    saved = load_run_config(run_dir)
+    differing = [
+        name for name in ("dataset", "data", "graph") if getattr(saved, name) != getattr(cfg, name)
+    ]
+    if differing:
+        raise FaseInputError(
+            run_dir / "config.yaml",
+            f"the run's data were built with another {' and '.join(differing)} configuration",
+            "train into a new --out directory, or with the config the data were built with",
+        )
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     """What :func:`train_run` did: the fit (model left with the scored weights) and outputs."""
@@ -93,12 +111,14 @@ def train_run(
 ) -> TrainingRun:
     """Train FASE on a run directory and write its checkpoints, log and forecasts.
 
-    Sets the torch thread count to ``cfg.training.threads``; builds Phases 1–2 into the
+    Sets the torch thread count to ``cfg.training.threads`` and keeps freed memory for
+    reuse (:func:`~fase.training.memory.keep_freed_memory`); builds Phases 1–2 into the
     run directory when ``data/`` or ``graph/`` is missing. Inputs are the features
     standardised with the training statistics (``Tensors.scaled_x``).
     """
     run_dir = Path(run_dir)
     configure_threads(cfg.training.threads)
+    keep_freed_memory()
     data_built = False
     if (
         not (run_dir / "data" / "tensors.npz").is_file()
@@ -106,10 +126,10 @@ def train_run(
     ):
         if resume:
             raise FaseInputError(run_dir, "has no data/ or graph/ to resume from")
-        from fase.phases import run_data_phases
-
         run_data_phases(cfg, run_dir)
         data_built = True
+    elif not resume:
+        _check_same_data_method(cfg, run_dir)
     if not resume:
         write_text(run_dir / "config.yaml", config_to_yaml(cfg))
     tensors = Tensors.load(run_dir / "data")
