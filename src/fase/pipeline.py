@@ -65,7 +65,7 @@ def run_pipeline(
     trained = load_trained_run(run_dir)
     with phase("Phase 5: simulation"):
         simulation, _ = run_simulation(trained, cfg.simulation, cfg.allocation)
-    if cfg.simulation.mode == "rolling":
+    if cfg.simulation.mode == "rolling" and cfg.simulation.policy_study:
         with phase("Phase 5: policy study"):
             run_policy_study(trained, cfg.simulation, cfg.allocation)
     with phase("Report"):

@@ -258,3 +258,17 @@ def test_train_epochs_takes_one_step_per_minibatch_and_is_reproducible() -> None
     assert_same_weights(model, model_again)
     steps = {int(s["step"]) for s in optimizer.state_dict()["state"].values()}
     assert steps == {6}  # 3 windows × 2 epochs, batch of one window
+
+
+def test_a_validation_loss_that_is_never_finite_is_reported(tmp_path: Path) -> None:
+    config = tiny_training(epochs=2)
+    with pytest.raises(FaseInputError, match="never finite"):
+        fit(
+            ScheduledPoisson([float("nan")]),
+            counts_train_zero_then(2),
+            tiny_windows(config),
+            config,
+            seed=0,
+            out_dir=tmp_path,
+            progress=False,
+        )

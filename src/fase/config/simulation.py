@@ -45,6 +45,8 @@ class SimulationConfig(Strict):
         forecast_block: rolling mode: the most bins forecast per fixed-point pass
             (``None``: the whole period; a smaller block bounds the cost of a pass when
             the allocation reacts to every recorded count, see docs/simulation.md).
+        policy_study: whether ``fase run`` also simulates every allocation policy
+            (rolling mode only; the study multiplies Phase 5's cost by eight).
     """
 
     mode: Literal["paper", "rolling"] = "rolling"
@@ -59,6 +61,7 @@ class SimulationConfig(Strict):
     p_max: float = Field(0.90, ge=0.0, le=1.0)
     interval: float = Field(0.95, gt=0.0, lt=1.0)
     forecast_block: int | None = Field(None, ge=1)
+    policy_study: bool = True  # `fase run` (rolling mode): simulate every policy as well
 
     @field_validator("period")
     @classmethod

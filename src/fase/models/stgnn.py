@@ -9,22 +9,33 @@
 The output at step t depends on x at steps t − R + 1 … t only, R = 1 + (k − 1)·Σ d_ℓ
 (paper: 16). With the paper's settings (C = 64, D = 32, four blocks, F = 13) it has
 106,464 parameters.
+
+Computation (same function, less work): when F + 1 < C the first block's convolution
+reads x through the input projection folded into its weights (see ``layers.tcn``), and
+the last block's residual output, which feeds nothing, is not computed (its parameters
+get no gradient, as before).
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import torch
 from torch import Tensor, nn
 
 from fase.config.model import ModelConfig
 from fase.models.layers.diffusion import AdaptiveAdjacency, GraphDiffusion, diffusion_supports
+from fase.models.layers.dropout import Dropout
 from fase.models.layers.tcn import GatedTemporalConv
 
 
 class WaveNetBlock(nn.Module):
-    """Gated dilated causal convolution → dropout → graph diffusion → skip and residual.
+    """Gated dilated causal convolution → dropout → graph diffusion, and the block's two
+    output maps ``skip`` and ``residual`` (Linear C → C), which :class:`STGNN` applies:
+    skip = skip(h̃), h_next = residual(h̃) + h.
 
-    Shapes: h (B, N, T, C), supports S × (N, N) → (h_next (B, N, T, C), skip (B, N, T, C)).
+    Shapes: h (B, N, T, C), supports S × (N, N) → h̃ (B, N, T, C); with ``project`` (a
+    Linear F → C) the convolution reads project(h), folded into it, h (B, N, T, F).
     """
 
     def __init__(
@@ -38,14 +49,15 @@ class WaveNetBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.temporal = GatedTemporalConv(channels, kernel_size, dilation)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.diffusion = GraphDiffusion(channels, num_supports, hops)
         self.skip = nn.Linear(channels, channels)
         self.residual = nn.Linear(channels, channels)
 
-    def forward(self, h: Tensor, supports: list[Tensor]) -> tuple[Tensor, Tensor]:
-        diffused = self.diffusion(self.dropout(self.temporal(h)), supports)
-        return self.residual(diffused) + h, self.skip(diffused)
+    def forward(
+        self, h: Tensor, supports: list[Tensor], project: nn.Linear | None = None
+    ) -> Tensor:
+        return self.diffusion(self.dropout(self.temporal(h, project)), supports)
 
 
 class STGNN(nn.Module):
@@ -72,6 +84,7 @@ class STGNN(nn.Module):
         )
         num_supports = len(fixed) + int(config.adaptive_adjacency)
         channels = config.channels
+        self.fold_input = num_features + 1 < channels  # folding saves work (module docstring)
         self.input_proj = nn.Linear(num_features, channels)
         self.blocks = nn.ModuleList(
             WaveNetBlock(
@@ -101,8 +114,11 @@ class STGNN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         supports = self.supports()
         h = self.input_proj(x)
-        skips = torch.zeros_like(h)
-        for block in self.blocks:
-            h, skip = block(h, supports)
-            skips = skips + skip
+        first = self.blocks[0]
+        diffused = first(x, supports, self.input_proj) if self.fold_input else first(h, supports)
+        skips = first.skip(diffused)
+        for previous, block in pairwise(self.blocks):  # the last residual output feeds nothing
+            h = previous.residual(diffused) + h
+            diffused = block(h, supports)
+            skips = skips + block.skip(diffused)
         return self.output_proj(skips)

@@ -355,6 +355,10 @@ def _score(
 ) -> FitResult:
     """Load the ``config.test_checkpoint`` weights into ``model`` and score the test windows."""
     scored_epoch = state.epoch
+    if state.best_epoch == 0:
+        raise FaseInputError(
+            "training", "the validation loss was never finite", "try a lower training.lr"
+        )
     if config.test_checkpoint == "best":
         model.load_state_dict(load_checkpoint(best_path)["model"])
         scored_epoch = state.best_epoch

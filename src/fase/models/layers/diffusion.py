@@ -34,8 +34,12 @@ def diffusion_supports(
 
 
 def diffuse(h: Tensor, support: Tensor) -> Tensor:
-    """One hop h̃[b, n, t] = Σ_m S[n, m]·h[b, m, t]. h (B, N, T, C), S (N, N) → (B, N, T, C)."""
-    return torch.einsum("nm,bmtc->bntc", support, h)
+    """One hop h̃[b, n, t] = Σ_m S[n, m]·h[b, m, t]. h (B, N, T, C), S (N, N) → (B, N, T, C).
+
+    One matrix product S·h[b] per window on the (N, T·C) view of h.
+    """
+    batch, nodes, steps, channels = h.shape
+    return torch.matmul(support, h.reshape(batch, nodes, steps * channels)).view(h.shape)
 
 
 class AdaptiveAdjacency(nn.Module):
