@@ -118,3 +118,14 @@ def test_shape_errors(graph) -> None:
     x, y_hist = inputs(model)
     with pytest.raises(ValueError, match="y_hist"):
         model(x, y_hist[..., :20])
+
+
+def test_head_applies_each_parameter_linear_and_link(graph, paper_config) -> None:
+    head = build(graph, paper_config).head
+    h = torch.randn(2, 25, 7, 32, generator=GEN)
+    out = head(h)
+    shared = head.shared(h)
+    links = {"mu": torch.nn.functional.softplus, "theta": torch.nn.functional.softplus}
+    for name, layer in head.heads.items():
+        expected = links.get(name, torch.sigmoid)(layer(shared).squeeze(-1))
+        torch.testing.assert_close(out[name], expected, rtol=1e-6, atol=1e-7)

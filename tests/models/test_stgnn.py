@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from fase.config.model import ModelConfig
@@ -67,3 +68,37 @@ def test_options_beyond_the_paper(graph) -> None:
     out.square().mean().backward()
     assert encoder.adaptive is not None and encoder.adaptive.source.grad is not None
     assert encoder.adaptive.source.grad.abs().sum() > 0
+
+
+def plain_forward(encoder: STGNN, x: torch.Tensor) -> torch.Tensor:
+    """The module docstring's formulas, step by step (eval mode: no dropout)."""
+    adjacency = encoder.fixed_supports[0]
+    h = encoder.input_proj(x)
+    skips = torch.zeros_like(h)
+    for block in encoder.blocks:
+        lag = block.temporal.conv.lags[0]  # k = 2: taps h[t − d] and h[t]
+        shifted = torch.cat([torch.zeros_like(h[..., :lag, :]), h[..., :-lag, :]], dim=-2)
+        f, g = block.temporal.conv.linear(torch.cat([shifted, h], dim=-1)).chunk(2, dim=-1)
+        diffused = torch.einsum("nm,bmtc->bntc", adjacency, torch.tanh(f) * torch.sigmoid(g))
+        skips = skips + block.skip(diffused)
+        h = block.residual(diffused) + h
+    return encoder.output_proj(skips)
+
+
+@pytest.mark.parametrize(("channels", "folded"), [(64, True), (8, False)])
+def test_forward_equals_the_plain_formulas(graph, paper_config, channels, folded) -> None:
+    adjacency, _ = graph
+    config = paper_config.model_copy(update={"channels": channels})
+    encoder = STGNN(13, adjacency, config).double().eval()
+    assert encoder.fold_input == folded  # F + 1 < C: input projection folded into block 1
+    x = torch.randn(2, 25, 20, 13, generator=GEN, dtype=torch.float64)
+    torch.testing.assert_close(encoder(x), plain_forward(encoder, x), rtol=1e-11, atol=1e-12)
+
+
+def test_gradients_reach_every_parameter_but_the_unused_last_residual(graph, paper_config):
+    adjacency, _ = graph
+    encoder = STGNN(13, adjacency, paper_config)
+    encoder(torch.randn(1, 25, 16, 13, generator=GEN)).square().mean().backward()
+    unused = {"blocks.3.residual.weight", "blocks.3.residual.bias"}  # h₄ feeds nothing
+    for name, parameter in encoder.named_parameters():
+        assert (parameter.grad is None) == (name in unused), name

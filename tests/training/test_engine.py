@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from tests.training.conftest import (
+from tests.training.helpers import (
     ConstantPoisson,
     ScheduledPoisson,
     synthetic_series,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.training.conftest import HAWKES_BINS, synthetic_series, tiny_model
+from tests.training.helpers import HAWKES_BINS, synthetic_series, tiny_model
 
 from fase.io import read_npz
 from fase.training import CountSeries, forecast_span, read_forecast, write_forecast

@@ -35,6 +35,8 @@ LINKS: dict[str, Callable[[Tensor], Tensor]] = {
 class CountHead(nn.Module):
     """Shared Linear(D → hidden) + ReLU, then one Linear(hidden → 1) and link per parameter.
 
+    The per-parameter Linears are applied as one product with their stacked weights.
+
     Shapes: h (B, N, T, D) → {name: (B, N, T)}.
     """
 
@@ -44,8 +46,11 @@ class CountHead(nn.Module):
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, 1) for name in parameter_names})
 
     def forward(self, h: Tensor) -> dict[str, Tensor]:
-        shared = self.shared(h)
-        return {name: LINKS[name](head(shared).squeeze(-1)) for name, head in self.heads.items()}
+        heads = list(self.heads.values())
+        weight = torch.cat([head.weight for head in heads])  # (P, hidden)
+        bias = torch.cat([head.bias for head in heads])
+        raw = F.linear(self.shared(h), weight, bias).unbind(-1)
+        return {name: LINKS[name](value) for name, value in zip(self.heads, raw, strict=True)}
 
 
 class FASEModel(nn.Module):

@@ -9,6 +9,7 @@ import torch
 
 from fase.models.layers.hawkes import (
     HawkesExcitation,
+    decay_matrix,
     excitation_mask,
     exponential_window_sum,
     hawkes_excitation,
@@ -49,13 +50,23 @@ def test_hand_computed_example() -> None:
     assert torch.allclose(out, torch.tensor([[[0.0, 0.5, 0.25, 0.0, 1.0]]]))
 
 
+@pytest.mark.parametrize("length", [64, 300])  # the dense decay matrix, then doubling
 @pytest.mark.parametrize("window", [1, 2, 5, 7, 24, 100, 168, 1000])
-def test_window_sum_matches_the_definition_for_any_window(window: int) -> None:
-    z = random_counts((2, 3, 300), seed=window)
+def test_window_sum_matches_the_definition_for_any_window(window: int, length: int) -> None:
+    z = random_counts((2, 3, length), seed=window)
     beta = torch.tensor(0.05)
     fast = exponential_window_sum(z, beta, window)
-    expected = direct_excitation(z, torch.eye(3), beta, window, steps=300)
+    expected = direct_excitation(z, torch.eye(3), beta, window, steps=length)
     torch.testing.assert_close(fast.double(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_decay_matrix_by_hand() -> None:
+    # K[s, t] = r^(t − 1 − s) for 0 ≤ t − 1 − s < H; r = e^{−β} = 1/2, H = 2, L = 4.
+    decay = decay_matrix(4, torch.tensor(math.log(2.0)), window=2)
+    expected = torch.tensor(
+        [[0.0, 1.0, 0.5, 0.0], [0.0, 0.0, 1.0, 0.5], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]
+    )
+    torch.testing.assert_close(decay, expected)
 
 
 @pytest.mark.parametrize("beta", [0.01, 0.1, 1.0, 5.0])
@@ -153,9 +164,12 @@ def test_gradients_match_the_direct_sum() -> None:
     )
 
 
-def test_gradcheck() -> None:
-    y = random_counts((2, 3, 15), seed=9).double()
+@pytest.mark.parametrize("length", [15, 300])  # the dense decay matrix, then doubling
+def test_gradcheck(length: int) -> None:
+    y = random_counts((2, 3, length), seed=9).double()
     alpha = torch.rand(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
     alpha.requires_grad_()
     beta = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a, b: hawkes_excitation(y, a, b, 6, 10), (alpha, beta))
+    assert torch.autograd.gradcheck(
+        lambda a, b: hawkes_excitation(y, a, b, 6, length - 5), (alpha, beta)
+    )

@@ -64,3 +64,32 @@ def test_gated_block_is_causal() -> None:
     assert not torch.allclose(before[:, :, 7], after[:, :, 7])
     assert not torch.allclose(before[:, :, 11], after[:, :, 11])  # t − d = 7
     assert torch.equal(before[:, :, 8:11], after[:, :, 8:11])  # only lags 0 and d
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "dilation", "bias"), [(2, 1, True), (2, 8, True), (3, 2, False)]
+)
+def test_projection_folded_into_the_conv_equals_conv_of_the_projection(
+    kernel_size: int, dilation: int, bias: bool
+) -> None:
+    project = torch.nn.Linear(3, 5, bias=bias).double()
+    conv = CausalConv(5, 4, kernel_size, dilation).double()
+    x = torch.randn(2, 7, 12, 3, generator=GEN, dtype=torch.float64)
+    folded = conv(x, project)
+    expected = conv(project(x))  # the zero padding acts on project(x), bias included
+    torch.testing.assert_close(folded, expected, rtol=1e-12, atol=1e-12)
+    weights = [conv.linear.weight, conv.linear.bias, project.weight]
+    folded_grads = torch.autograd.grad(folded.square().sum(), weights)
+    expected_grads = torch.autograd.grad(expected.square().sum(), weights)
+    for got, want in zip(folded_grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_gated_block_with_projection_and_its_float64_accuracy() -> None:
+    block = GatedTemporalConv(channels=4, kernel_size=2, dilation=3).double()
+    project = torch.nn.Linear(2, 4).double()
+    x = torch.randn(1, 3, 10, 2, generator=GEN, dtype=torch.float64)
+    raw = block.conv(project(x))
+    expected = torch.tanh(raw[..., :4]) * torch.sigmoid(raw[..., 4:])
+    torch.testing.assert_close(block(x, project), expected, rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(block(project(x)), expected, rtol=1e-13, atol=1e-15)

@@ -42,8 +42,8 @@ def dropout_scale(shape: tuple[int, ...], p: float, seed: int, dtype: torch.dtyp
     float_type = _NUMPY_FLOATS[dtype]
     count = int(np.prod(shape, dtype=np.int64))
     words = np.random.SFC64(seed).random_raw((count + 1) // 2).view(np.uint32)[:count]
-    scale = (words < round((1.0 - p) * _WORD)).astype(float_type)  # all kept when p = 0
-    scale /= float_type(1.0 - p)
+    kept = words < round((1.0 - p) * _WORD)  # all kept when p = 0
+    scale = np.multiply(kept, float_type(1.0) / float_type(1.0 - p), dtype=float_type)
     return torch.from_numpy(scale).view(shape)
 
 
