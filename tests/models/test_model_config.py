@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from fase.errors import FaseInputError
 from fase.config.model import ModelConfig
+from fase.errors import FaseInputError
 
 
 def test_defaults_are_the_paper_architecture_with_corrected_hawkes() -> None:

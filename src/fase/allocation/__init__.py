@@ -7,7 +7,6 @@ vectorised over steps. See docs/allocation.md for every formula.
 """
 
 from fase.allocation.closed_form import solve_dir_lp
-from fase.config.allocation import AllocationConfig, PolicyName
 from fase.allocation.detection import detection_probability, expected_detection_rate
 from fase.allocation.detection_parity import solve_detection_parity
 from fase.allocation.diminishing import diminishing_value, solve_diminishing
@@ -33,6 +32,7 @@ from fase.allocation.policies import (
 )
 from fase.allocation.proportional import solve_proportional
 from fase.allocation.tradeoff import plot_tradeoff, tradeoff_curve
+from fase.config.allocation import AllocationConfig, PolicyName
 
 __all__ = [
     "GROUP_LABELS",

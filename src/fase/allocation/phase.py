@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fase.config.allocation import AllocationConfig
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics, summarize
 from fase.allocation.policies import make_policy
+from fase.config.allocation import AllocationConfig
 from fase.errors import FaseInputError
 from fase.io import read_json, write_json, write_npz, write_text
 

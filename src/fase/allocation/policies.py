@@ -26,11 +26,11 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from fase.allocation.closed_form import solve_dir_lp
-from fase.config.allocation import AllocationConfig
 from fase.allocation.detection_parity import solve_detection_parity
 from fase.allocation.diminishing import solve_diminishing
 from fase.allocation.groups import Groups
 from fase.allocation.proportional import solve_proportional
+from fase.config.allocation import AllocationConfig
 
 
 class Policy(Protocol):

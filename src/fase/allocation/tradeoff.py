@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fase.config.allocation import AllocationConfig, PolicyName
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics
 from fase.allocation.policies import make_policy
+from fase.config.allocation import AllocationConfig, PolicyName
 from fase.io import atomic_path
 
 DEFAULT_TOLERANCES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)

@@ -285,10 +285,6 @@ def _area_ids(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
     return ids
 
 
-
-
-
-
 def _area_names(frame: pd.DataFrame, column: str | None, path: Path) -> list[str | None]:
     if column is None:
         return [None] * len(frame)
