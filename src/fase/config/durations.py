@@ -3,7 +3,10 @@ their conversion to a whole number of time bins."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
+from pydantic import AfterValidator
 
 from fase.errors import FaseInputError
 
@@ -43,3 +46,15 @@ def bins_per(
             "choose a window that is a multiple of the bin width",
         )
     return round(ratio)
+
+
+def _readable(value: str) -> str:
+    try:
+        parse_duration(value)
+    except FaseInputError as exc:
+        raise ValueError(exc.problem) from exc
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_readable)]
+"""A config field holding a duration such as ``"7d"``, checked when the config loads."""

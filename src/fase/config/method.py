@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from fase.config.allocation import AllocationConfig
 from fase.config.dataset import DatasetConfig, Strict
+from fase.config.durations import Duration
 from fase.config.model import ModelConfig
 from fase.config.simulation import SimulationConfig
 from fase.config.training import TrainingConfig
@@ -21,7 +22,7 @@ from fase.config.training import TrainingConfig
 class DataMethod(Strict):
     """Phase 1: ingestion, areas, demographics, tensors."""
 
-    bin: str = "1h"  # bin width: "1h", "8h" or "1D" (coarsened to the data's precision)
+    bin: Duration = "1h"  # bin width: "1h", "8h" or "1D" (coarsened to the data's precision)
     split: tuple[float, float, float] = (0.70, 0.15, 0.15)  # chronological train/val/test
     calendar: Literal["config", "observed"] = "config"  # observed: first..last incident bin (paper)
     duplicates: Literal["keep", "drop"] = "keep"
@@ -38,7 +39,7 @@ class DataMethod(Strict):
     )
     rolling_head: Literal["available", "pandas_fill"] = "available"
     lags: int = Field(3, ge=1)
-    rolling_windows: tuple[str, str] = ("24h", "7d")
+    rolling_windows: tuple[Duration, Duration] = ("24h", "7d")
     scaling: Literal["standard", "none"] = "standard"  # statistics fitted on the training part only
     crime_type_channels: bool = False  # per-type count channels and targets (model zoo)
 

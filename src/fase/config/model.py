@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from fase.config.dataset import Strict
-from fase.config.durations import bins_per, parse_duration
-from fase.errors import FaseInputError
+from fase.config.durations import Duration, bins_per
 
 
 class ModelConfig(Strict):
@@ -47,7 +46,7 @@ class ModelConfig(Strict):
     head_hidden: int = Field(32, ge=1)
     hawkes_alpha_init: float = Field(0.5, gt=0.0)
     hawkes_beta_init: float = Field(1.0, gt=0.0)
-    hawkes_window: str = "7d"
+    hawkes_window: Duration = "7d"
     hawkes_self_excitation: bool = True
     hawkes_history: Literal["carry", "restart"] = "carry"
     adaptive_adjacency: bool = False
@@ -56,15 +55,6 @@ class ModelConfig(Strict):
     diffusion_hops: int = Field(1, ge=1)
     distribution: Literal["zinb", "nb", "poisson"] = "zinb"
     likelihood_eps: float | None = Field(None, gt=0.0, lt=0.5)
-
-    @field_validator("hawkes_window")
-    @classmethod
-    def _readable_window(cls, value: str) -> str:
-        try:
-            parse_duration(value, "model.hawkes_window")
-        except FaseInputError as exc:
-            raise ValueError(exc.problem) from exc
-        return value
 
     @model_validator(mode="after")
     def _one_dilation_per_block(self) -> ModelConfig:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from fase.config.dataset import Strict
-from fase.config.durations import bins_per, parse_duration
-from fase.errors import FaseInputError
+from fase.config.durations import Duration, bins_per
 
 
 class SimulationConfig(Strict):
@@ -51,7 +50,7 @@ class SimulationConfig(Strict):
 
     mode: Literal["paper", "rolling"] = "rolling"
     cycles: int = Field(6, ge=1)
-    period: str = "7d"
+    period: Duration = "7d"
     retrain_epochs: int = Field(50, ge=0)
     retrain_window: int = Field(64, ge=1)
     retrain_batch: int = Field(1, ge=1)
@@ -62,15 +61,6 @@ class SimulationConfig(Strict):
     interval: float = Field(0.95, gt=0.0, lt=1.0)
     forecast_block: int | None = Field(None, ge=1)
     policy_study: bool = True  # `fase run` (rolling mode): simulate every policy as well
-
-    @field_validator("period")
-    @classmethod
-    def _readable_period(cls, value: str) -> str:
-        try:
-            parse_duration(value, "simulation.period")
-        except FaseInputError as exc:
-            raise ValueError(exc.problem) from exc
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:
