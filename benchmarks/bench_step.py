@@ -16,7 +16,7 @@ for the batch of one x (1, 25, 64, 13) (paper model: 108,309 parameters, Hawkes 
 restarting per window) and for a training batch x (32, 25, 32, 13); also the eval
 forward of the batch of one under ``torch.inference_mode`` and the multiply–adds of a
 step (``torch.utils.flop_counter``), which, unlike times, do not depend on the load of
-the machine.
+the machine (the 1-minute load average at start and end is recorded with the times).
 
 Run:  python benchmarks/bench_step.py [--steps 100] [--threads 1 2]
       (writes benchmarks/results/step.json)
@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="timed steps per setting")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]  # times depend on what else the machine runs
     model = paper_model()
     shapes = {"batch_of_one": (1, 64), "training_batch": (32, 32)}
     results: dict[str, Any] = {
@@ -160,6 +161,7 @@ def main() -> None:
         timings["inference_batch_of_one_ms"] = inference_ms(model, *inputs(1, 64), args.steps)
         results[f"{threads}_threads"] = timings
     results.update(
+        load_average_1min={"start": load_before, "end": os.getloadavg()[0]},
         torch=torch.__version__,
         platform=platform.platform(),
         processor=platform.processor() or platform.machine(),
