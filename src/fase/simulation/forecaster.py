@@ -239,7 +239,10 @@ class TorchForecaster:
             return []
         series = self._series(request.x, request.counts)
         optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
+            self.model.parameters(),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            fused=self.device.type in ("cpu", "cuda"),
         )
         self._calls += 1
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
