@@ -36,13 +36,21 @@ from fase.config import load_config
 from fase.config.model import ModelConfig
 from fase.config.training import TrainingConfig
 from fase.data.tensors import Tensors
+from fase.graph import Graph
 from fase.models.fase import FASEModel
 from fase.phases import run_data_phases
 from fase.runtime import configure_threads
-from fase.training import CountSeries, fit, train_epoch, window_starts
+from fase.training import (
+    CountSeries,
+    evaluate_loss,
+    fit,
+    load_checkpoint,
+    train_epoch,
+    window_starts,
+)
 from fase.training.engine import SplitWindows
 from fase.training.memory import keep_freed_memory
-from fase.training.pipeline import load_run_config, train_run
+from fase.training.pipeline import build_fase_model, load_run_config, split_windows, train_run
 from fase.training.scoring import evaluate_run
 
 RESULTS = Path(__file__).parent / "results" / "training.json"
@@ -149,10 +157,24 @@ def train_preset(preset: str, root: Path) -> dict[str, Any]:
     }
 
 
+def element_mean_val_nll(run_dir: Path) -> float:
+    """Validation NLL of a run's best checkpoint as an element mean (the default's measure)."""
+    cfg = load_run_config(run_dir)
+    tensors = Tensors.load(run_dir / "data")
+    model = build_fase_model(cfg, Graph.load(run_dir / "graph" / "graph.npz"), tensors)
+    model.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"])
+    series = CountSeries(tensors.scaled_x(), tensors.y, model.history_steps)
+    windows = split_windows(tensors.split, cfg.training)
+    return evaluate_loss(
+        model, series, windows.val, window=cfg.training.window, batch_size=cfg.training.batch_size
+    )
+
+
 def chicago(root: Path) -> dict[str, Any]:
     paper = train_preset("paper", root)
     default = train_preset("default", root)
-    target = paper["best_val_nll"]
+    # the paper logs batch means; compare element means, as the default logs
+    paper["best_val_nll_element_mean"] = target = element_mean_val_nll(root / "paper")
     reached = next(((e, s) for e, v, s in default["curve"] if v <= target), None)
     y_paper = Tensors.load(root / "paper" / "data").y
     y_default = Tensors.load(root / "default" / "data").y
@@ -238,8 +260,9 @@ def print_table(results: dict[str, Any]) -> None:
         )
     reach = chi["default_reaches_paper_best_val"]
     print(
-        f"\ndefault reaches the paper's best val NLL {reach['target_val_nll']:.4f} at epoch "
-        f"{reach['epoch']} after {reach['seconds']} s (paper: its best after "
+        f"\ndefault reaches the paper's best val NLL (element mean) "
+        f"{reach['target_val_nll']:.4f} at epoch {reach['epoch']} after {reach['seconds']} s "
+        f"(paper: its best after "
         f"{reach['paper_seconds_to_its_best']:.0f} s)"
     )
 
