@@ -130,9 +130,9 @@ def test_crime_type_channels_split_the_counts(tmp_path: Path) -> None:
     city = write_city(tmp_path / "city", frame, "2016-11-05", "2016-11-08")
     cfg = load_config(config_path=city.config, overrides={"data": {"crime_type_channels": True}})
     t = run_data_phases(cfg, tmp_path / "run").phase1.tensors
-    assert t.meta["crime_types"] == ["BATTERY", "THEFT"]
+    assert t.meta["crime_types"] == ["VIOLENT", "THEFT"]  # BATTERY is VIOLENT
     assert t.y_types is not None and t.y_types.shape == (*t.y.shape, 2)
     np.testing.assert_array_equal(t.y_types.sum(axis=-1), t.y)
-    assert int(t.y_types[..., 0].sum()) == 4  # BATTERY rows that were assigned to an area
+    assert int(t.y_types[..., 0].sum()) == 4  # BATTERY (VIOLENT) rows assigned to an area
     reloaded = Tensors.load(tmp_path / "run" / "data")
     np.testing.assert_array_equal(reloaded.y_types, t.y_types)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from fase.config import RunConfig
 from fase.runinfo import write_run_info
 
@@ -37,7 +39,8 @@ def run_pipeline(
     from fase.allocation.phase import run_allocation
     from fase.phases import run_data_phases
     from fase.report.build import build_report
-    from fase.simulation.phase import load_trained_run, run_simulation
+    from fase.simulation.artefacts import SIMULATION_DIR
+    from fase.simulation.phase import load_trained_run, run_simulation, scenario_name
     from fase.simulation.study import run_policy_study
     from fase.training.pipeline import train_run
     from fase.training.scoring import evaluate_run
@@ -63,18 +66,26 @@ def run_pipeline(
     with phase("Phase 4: allocation"):
         allocation = run_allocation(run_dir, cfg.allocation, None, None)
     trained = load_trained_run(run_dir)
-    with phase("Phase 5: simulation"):
-        simulation, _ = run_simulation(trained, cfg.simulation, cfg.allocation)
+    history = None
     if cfg.simulation.mode == "rolling" and cfg.simulation.policy_study:
-        with phase("Phase 5: policy study"):
-            run_policy_study(trained, cfg.simulation, cfg.allocation)
+        # The study's variants include the configured policy: no need to simulate it twice.
+        with phase("Phase 5: simulation and policy study"):
+            study = run_policy_study(
+                trained, cfg.simulation, cfg.allocation, workers=cfg.training.threads
+            )
+        main = scenario_name(cfg.simulation, cfg.allocation)
+        if main in set(study["scenario"]):
+            history = pd.read_csv(run_dir / SIMULATION_DIR / main / "history.csv")
+    if history is None:
+        with phase("Phase 5: simulation"):
+            history = run_simulation(trained, cfg.simulation, cfg.allocation)[0].history
     with phase("Report"):
         report = build_report(run_dir)
     write_run_info(run_dir, cfg, "fase run", {"seconds": seconds})
 
     counts = evaluation["overall"]["counts"]
     fit = training.fit
-    last = simulation.history.iloc[-1]
+    last = history.iloc[-1]
     y = data.phase1.tensors.y
     headline = {
         "areas × bins": f"{y.shape[0]} × {y.shape[1]:,} ({data.phase1.tensors.meta['bin']})",

@@ -129,3 +129,34 @@ def test_head_applies_each_parameter_linear_and_link(graph, paper_config) -> Non
     for name, layer in head.heads.items():
         expected = links.get(name, torch.sigmoid)(layer(shared).squeeze(-1))
         torch.testing.assert_close(out[name], expected, rtol=1e-6, atol=1e-7)
+
+
+def test_without_hawkes_the_counts_do_not_enter() -> None:
+    """The "STGNN without Hawkes" ablation: no excitation parameters, no history, and
+    the output ignores y_hist entirely (the features carry the past)."""
+    torch.manual_seed(0)
+    n = 4
+    adjacency = torch.eye(n)
+    full = FASEModel.from_graph(
+        adjacency, torch.zeros(n, n), ModelConfig(), num_features=3, hawkes_window_bins=8
+    )
+    ablated = FASEModel.from_graph(
+        adjacency,
+        torch.zeros(n, n),
+        ModelConfig(hawkes=False),
+        num_features=3,
+        hawkes_window_bins=8,
+    )
+    hawkes_parameters = sum(p.numel() for p in full.hawkes.parameters()) + sum(
+        p.numel() for p in full.hawkes_proj.parameters()
+    )
+    assert ablated.history_steps == 0
+    assert (
+        sum(p.numel() for p in ablated.parameters())
+        == sum(p.numel() for p in full.parameters()) - hawkes_parameters
+    )
+    ablated.eval()
+    x = torch.randn(1, n, 6, 3)
+    a = ablated(x, torch.zeros(1, n, 6))["mu"]
+    b = ablated(x, torch.full((1, n, 6), 5.0))["mu"]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)

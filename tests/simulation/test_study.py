@@ -47,3 +47,15 @@ def test_policy_study_table_and_scenarios(run):
         assert patrol.min() >= row.floor - 1e-9
     paper = table.set_index("scenario").loc["rolling-paper"]
     assert paper["patrolled_areas_mean"] <= 2 + 1e-9  # the LP's two hot spots per bin
+
+
+def test_parallel_workers_give_the_serial_numbers(run):
+    """Two worker processes (one thread each) reproduce the serial study exactly."""
+    sim = SimulationConfig(cycles=1, period="1D", retrain_epochs=1, retrain_window=8)
+    serial = run_policy_study(run, sim, run.cfg.allocation, floor_share=0.5)
+    finished: list[str] = []
+    parallel = run_policy_study(
+        run, sim, run.cfg.allocation, floor_share=0.5, workers=2, on_variant=finished.append
+    )
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+    assert sorted(finished) == sorted(serial["scenario"])

@@ -22,11 +22,16 @@ def run_command(
         Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch (default: 2).")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Training epochs (default: the preset's; 100 to converge)."),
+    ] = None,
 ) -> None:
     """The whole pipeline: data, graph, training, evaluation, allocation, simulation, report."""
     from fase.pipeline import run_pipeline
 
-    overrides = {"training": {"threads": threads}} if threads else {}
+    training = {"threads": threads, "epochs": epochs}
+    overrides = {"training": {k: v for k, v in training.items() if v is not None}}
     cfg = build_config(dataset, preset, config, seed, overrides)
     run_dir = out if out is not None else new_run_dir()
     console = Console(stderr=True)

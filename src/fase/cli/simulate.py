@@ -114,7 +114,8 @@ def simulate_command(
             allocation,
             floor_share=floor_share,
             device=device,
-            on_variant=lambda variant: typer.echo(f"simulating {variant}"),
+            workers=threads or run.cfg.training.threads,
+            on_variant=lambda variant: typer.echo(f"simulated {variant}"),
         )
         typer.echo(table.to_string(index=False))
         typer.echo(f"wrote {run.run_dir / 'simulation' / 'policy_study.csv'}")

@@ -32,6 +32,9 @@ class ModelConfig(Strict):
     sees: ``"carry"`` (the preceding window of counts, as at inference) or ``"restart"``
     (zero history at every window start, paper).
 
+    ``hawkes: false`` drops the excitation branch (the "STGNN without Hawkes" ablation of
+    the model zoo): the embedding is the STGNN's alone.
+
     Head: ``head_hidden`` units, then the parameters of ``distribution``.
     ``likelihood_eps``: ``None`` for the numerically stable likelihood; a number (paper:
     1e-6) clamps μ, θ ≥ eps and π ∈ [eps, 1 − eps] as the reference loss does.
@@ -44,6 +47,7 @@ class ModelConfig(Strict):
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     dropout: float = Field(0.2, ge=0.0, lt=1.0)
     head_hidden: int = Field(32, ge=1)
+    hawkes: bool = True
     hawkes_alpha_init: float = Field(0.5, gt=0.0)
     hawkes_beta_init: float = Field(1.0, gt=0.0)
     hawkes_window: Duration = "7d"

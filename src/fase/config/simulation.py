@@ -41,9 +41,9 @@ class SimulationConfig(Strict):
         replicates: R, independent runs with binomial detection (1 with ``expected``).
         p_base, p_max: the detection model d(p) = p_base + (p_max − p_base)·clip(p/B, 0, 1).
         interval: central probability of the reported interval over replicates (0.95).
-        forecast_block: rolling mode: the most bins forecast per fixed-point pass
-            (``None``: the whole period; a smaller block bounds the cost of a pass when
-            the allocation reacts to every recorded count, see docs/simulation.md).
+        forecast_block: rolling mode: the bins forecast per fixed-point pass (``None``:
+            adaptive, the rest of the period until a pass settles a single bin, then
+            one bin per pass; see docs/simulation.md).
         policy_study: whether ``fase run`` also simulates every allocation policy
             (rolling mode only; the study multiplies Phase 5's cost by eight).
     """

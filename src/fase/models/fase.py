@@ -88,14 +88,16 @@ class FASEModel(nn.Module):
                 )
         self.config = config
         self.stgnn = STGNN(num_features, adjacency, config)
-        self.hawkes = HawkesExcitation(
-            hawkes_mask,
-            hawkes_window_bins,
-            config.hawkes_history,
-            config.hawkes_alpha_init,
-            config.hawkes_beta_init,
-        )
-        self.hawkes_proj = nn.Linear(1, config.embedding_dim)
+        self.hawkes: HawkesExcitation | None = None
+        if config.hawkes:
+            self.hawkes = HawkesExcitation(
+                hawkes_mask,
+                hawkes_window_bins,
+                config.hawkes_history,
+                config.hawkes_alpha_init,
+                config.hawkes_beta_init,
+            )
+            self.hawkes_proj = nn.Linear(1, config.embedding_dim)
         parameter_names = DISTRIBUTIONS[config.distribution].parameter_names
         self.head = CountHead(config.embedding_dim, config.head_hidden, parameter_names)
 
@@ -122,8 +124,8 @@ class FASEModel(nn.Module):
 
     @property
     def history_steps(self) -> int:
-        """P, the bins of counts to pass before each window in ``y_hist``."""
-        return self.hawkes.history_steps
+        """P, the bins of counts to pass before each window in ``y_hist`` (0 without Hawkes)."""
+        return 0 if self.hawkes is None else self.hawkes.history_steps
 
     def forward(self, x: Tensor, y_hist: Tensor) -> dict[str, Tensor]:
         batch, nodes, steps, _ = x.shape
@@ -131,8 +133,10 @@ class FASEModel(nn.Module):
             raise ValueError(
                 f"y_hist must have shape ({batch}, {nodes}, P + {steps}), got {tuple(y_hist.shape)}"
             )
-        excitation = self.hawkes(y_hist.to(x.dtype), steps)
-        fused = self.stgnn(x) + self.hawkes_proj(excitation.unsqueeze(-1))
+        fused = self.stgnn(x)
+        if self.hawkes is not None:
+            excitation = self.hawkes(y_hist.to(x.dtype), steps)
+            fused = fused + self.hawkes_proj(excitation.unsqueeze(-1))
         return self.head(fused)
 
     def distribution(self, params: dict[str, Tensor]) -> CountDistribution:

@@ -41,8 +41,8 @@ class Params:
             W bins per non-overlapping window, windows per optimiser step.
         lr, weight_decay, grad_clip: a fresh Adam per cycle, global-norm clipping.
         loss_reduction: how an epoch's loss averages its minibatches (training engine).
-        forecast_block: rolling mode: the most bins forecast per fixed-point pass
-            (``None``: the whole period).
+        forecast_block: rolling mode: the bins forecast per fixed-point pass
+            (``None``: adaptive, see :func:`fase.simulation.rolling.deploy_period`).
     """
 
     mode: Mode

@@ -21,8 +21,8 @@ once, observe, rebuild the inputs, repeat. Because bin t depends only on earlier
 every bin up to the first one whose allocation changed is exact after a pass, so each
 pass settles at least one bin and the result equals an hour-by-hour simulation; the
 passes are reported as ``forecast_passes`` (a few when the allocation is insensitive
-to the recorded counts, up to L when it is very sensitive). Blocks of
-``Params.forecast_block`` bins (default: the whole period) bound the cost of a pass.
+to the recorded counts, up to L when it is very sensitive). ``Params.forecast_block``
+fixes the bins per pass; by default the block adapts (see :func:`deploy_period`).
 
 The forecast that scores P_k was made by a model trained on P_0..P_{k−1} at most, and
 each binomial draw is fixed per period (common random numbers across passes).
@@ -72,10 +72,16 @@ def deploy_period(
     """Forecast, allocate and observe [start, stop) at the causal fixed point.
 
     Rows (bins) [0, settled) of the period are final. Each pass forecasts the next
-    ``params.forecast_block`` rows from the current iterate and allocates them; the
-    rows up to and including the first one whose allocation differs from the iterate
-    become final (their inputs were exact), the iterate takes the new allocation, and
-    the observations are recomputed. Every pass settles at least one row.
+    ``block`` rows from the current iterate and allocates them; the rows up to and
+    including the first one whose allocation differs from the iterate become final
+    (their inputs were exact), the iterate takes the new allocation, and the
+    observations are recomputed. Every pass settles at least one row.
+
+    ``params.forecast_block`` fixes the block; None adapts it: passes cover the rest of
+    the period until a pass after the first settles a single row, then one row each.
+    A policy that ignores small changes in the record (the paper's LP) thus settles the
+    period in a few passes, and one whose allocation moves with every recorded count
+    (any continuous policy) runs hour by hour at one cheap pass per bin.
     """
     true = world.true_counts[:, start:stop].T
     length = stop - start
@@ -100,6 +106,8 @@ def deploy_period(
         patrol[rows] = allocated
         d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
         settled += final
+        if params.forecast_block is None and passes >= 2 and final == 1:
+            block = 1  # the allocation follows every recorded count: go hour by hour
     forecast = Forecast.concat(pieces)
     risk = risk_of(forecast, params)
     return Deployment(start, stop, forecast, risk, patrol, d, true, observed, passes)

@@ -82,7 +82,7 @@ def forecast_span(
         params["expected"] = model.distribution(params).mean
         for name, value in params.items():
             pieces.setdefault(name, []).append(value)
-    arrays = {k: torch.cat(v, dim=1).T.numpy().astype(np.float32) for k, v in pieces.items()}
+    arrays = {k: torch.cat(v, dim=1).T.cpu().numpy().astype(np.float32) for k, v in pieces.items()}
     expected = arrays.pop("expected")
     return SpanForecast(start, end, arrays, expected)
 

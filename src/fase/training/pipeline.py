@@ -62,7 +62,7 @@ def forecast_warmup(model: FASEModel) -> int:
     R, and at least H when the Hawkes history restarts at every pass (it then sees the H
     counts before each bin from the pass itself, as with carried history)."""
     warmup = model.config.receptive_field - 1
-    if model.hawkes.history == "restart":
+    if model.hawkes is not None and model.hawkes.history == "restart":
         warmup = max(warmup, model.hawkes.window)
     return warmup
 
