@@ -54,6 +54,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from fase.cli.allocate import allocate_command
+    from fase.cli.compare import compare_command
     from fase.cli.data import data_command
     from fase.cli.report import report_command
     from fase.cli.run import run_command
@@ -74,6 +75,10 @@ def _register() -> None:
         ),
         "simulate": (simulate_command, "Phase 5: the deployment feedback simulator."),
         "report": (report_command, "Figures, maps and the self-contained HTML report of a run."),
+        "compare": (
+            compare_command,
+            "Model zoo: baselines, DNN, LSTM, GAT+TCN and FASE variants on one leaderboard.",
+        ),
     }
     for name, (function, help_text) in commands.items():
         app.command(name, help=help_text)(reports_errors(function))

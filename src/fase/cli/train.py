@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
 from fase.errors import FaseInputError
+
+if TYPE_CHECKING:
+    from fase.config import RunConfig
+    from fase.training.pipeline import TrainingRun
 
 OutOpt = Annotated[Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")]
 ResumeOpt = Annotated[
@@ -16,11 +21,34 @@ ResumeOpt = Annotated[
     typer.Option(help="Continue an interrupted run from RUN_DIR/checkpoints/last.pt."),
 ]
 ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", help="CPU threads for torch (default: training.threads).")
+    int | None,
+    typer.Option(
+        "--threads", help="CPU threads for torch per process (default: training.threads)."
+    ),
 ]
 ProgressOpt = Annotated[
     bool | None,
     typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal)."),
+]
+NprocOpt = Annotated[
+    int,
+    typer.Option(
+        "--nproc",
+        min=1,
+        help="Data-parallel training processes on this machine (torchrun, DDP); --threads "
+        "is then per process (default: training.threads // N).",
+    ),
+]
+DeviceOpt = Annotated[
+    str | None, typer.Option("--device", help="cpu, cuda or auto (default: training.device).")
+]
+LoaderWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--loader-workers",
+        min=0,
+        help="Processes gathering minibatches (default: training.loader_workers, 0).",
+    ),
 ]
 
 
@@ -33,11 +61,22 @@ def train_command(
     resume: ResumeOpt = None,
     threads: ThreadsOpt = None,
     progress: ProgressOpt = None,
+    nproc: NprocOpt = 1,
+    device: DeviceOpt = None,
+    loader_workers: LoaderWorkersOpt = None,
 ) -> None:
-    """Train FASE (building the data and graph first if the run has none) and forecast."""
-    from fase.runinfo import new_run_dir, write_run_info
-    from fase.training.pipeline import load_run_config, train_run
+    """Train FASE (building the data and graph first if the run has none) and forecast.
 
+    With ``--nproc N`` > 1 it relaunches itself under ``torchrun`` in N processes; a
+    process that torchrun started (also by hand, on several machines) trains as its rank.
+    """
+    from fase.runinfo import new_run_dir
+    from fase.training.distributed import launched_by_torchrun
+    from fase.training.pipeline import load_run_config
+
+    as_rank = launched_by_torchrun()
+    if as_rank and nproc != 1:
+        raise FaseInputError("--nproc", "is set by torchrun inside torchrun", "leave it out")
     if resume is not None:
         given = {"--config": config, "--dataset": dataset, "--preset": preset, "--seed": seed}
         clashing = [name for name, value in given.items() if value is not None]
@@ -48,15 +87,103 @@ def train_command(
                 "a resumed run keeps its own config.yaml",
             )
         run_dir, cfg = resume, load_run_config(resume)
+        relaunch = ["--resume", str(resume.resolve())]
     else:
         cfg = build_config(dataset, preset, config, seed, {})
+        if out is None and (nproc > 1 or as_rank):
+            raise FaseInputError("--out", "is needed with several processes", "name a run dir")
         run_dir = out if out is not None else new_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
-    if threads is not None:
-        cfg = cfg.model_copy(
-            update={"training": cfg.training.model_copy(update={"threads": threads})}
+        chosen = {"--config": config, "--dataset": dataset, "--preset": preset, "--seed": seed}
+        relaunch = [part for k, v in chosen.items() if v is not None for part in (k, str(v))]
+        relaunch += ["--out", str(run_dir.resolve())]
+    if threads is None and nproc > 1:
+        threads = max(1, cfg.training.threads // nproc)
+    cfg = _with_runtime(cfg, threads, device, loader_workers)
+    if as_rank:
+        _train_as_rank(cfg, run_dir, resume is not None, progress)
+    elif nproc > 1:
+        _launch(nproc, cfg, relaunch, progress)
+    else:
+        from fase.training.pipeline import train_run
+
+        run = train_run(cfg, run_dir, resume=resume is not None, progress=progress)
+        _report(run, cfg, run_dir, resume is not None, 1)
+
+
+def _with_runtime(
+    cfg: RunConfig, threads: int | None, device: str | None, loader_workers: int | None
+) -> RunConfig:
+    """``cfg`` with the settings that do not change the result overridden."""
+    from fase.training.distributed import DEVICES
+
+    if device is not None and device not in DEVICES:
+        raise FaseInputError("--device", f"unknown device {device!r}", f"use one of {DEVICES}")
+    given = {"threads": threads, "device": device, "loader_workers": loader_workers}
+    update = {name: value for name, value in given.items() if value is not None}
+    return cfg.model_copy(update={"training": cfg.training.model_copy(update=update)})
+
+
+def _launch(nproc: int, cfg: RunConfig, arguments: list[str], progress: bool | None) -> None:
+    """Run ``fase train <arguments>`` in ``nproc`` processes under torchrun, each with the
+    runtime settings of ``cfg`` (threads per process); exit with torchrun's status."""
+    import subprocess
+
+    import torch
+
+    from fase.training.distributed import resolve_device, torchrun_command
+
+    training = cfg.training
+    if resolve_device(training.device).type == "cuda" and nproc > torch.cuda.device_count():
+        raise FaseInputError(
+            "--nproc",
+            f"{nproc} processes need {nproc} GPUs; torch sees {torch.cuda.device_count()}",
+            "use at most one process per GPU, or --device cpu",
         )
-    run = train_run(cfg, run_dir, resume=resume is not None, progress=progress)
+    arguments = ["train", *arguments, "--threads", str(training.threads)]
+    arguments += ["--device", training.device, "--loader-workers", str(training.loader_workers)]
+    if progress is not None:
+        arguments.append("--progress" if progress else "--no-progress")
+    env = {**os.environ, "OMP_NUM_THREADS": str(training.threads)}
+    code = subprocess.run(torchrun_command(nproc, arguments), env=env, check=False).returncode
+    if code:
+        raise typer.Exit(code)
+
+
+def _train_as_rank(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None) -> None:
+    """This torchrun worker's part: rank 0 builds missing data first, every rank trains,
+    rank 0 alone writes the run info and prints the summary."""
+    from fase.training.distributed import init_from_env, shutdown
+    from fase.training.pipeline import train_run
+
+    sharding = init_from_env(cfg.training.device)
+    try:
+        if not resume:
+            sharding.on_main(lambda: _build_missing_data(cfg, run_dir))
+        run = train_run(
+            cfg, run_dir, resume=resume, progress=progress if sharding.is_main else False
+        )
+        if sharding.is_main:
+            _report(run, cfg, run_dir, resume, sharding.world_size)
+    finally:
+        shutdown()
+
+
+def _build_missing_data(cfg: RunConfig, run_dir: Path) -> None:
+    """Phases 1–2 into ``run_dir`` unless its data and graph exist (one rank builds them)."""
+    from fase.phases import run_data_phases
+
+    if (
+        not (run_dir / "data" / "tensors.npz").is_file()
+        or not (run_dir / "graph" / "graph.npz").is_file()
+    ):
+        run_data_phases(cfg, run_dir)
+
+
+def _report(run: TrainingRun, cfg: RunConfig, run_dir: Path, resumed: bool, processes: int) -> None:
+    """Write the run info and print the summary of a finished training."""
+    from fase.runinfo import write_run_info
+
     result = run.fit
     state = result.state
     summary = {
@@ -68,8 +195,12 @@ def train_command(
         "scored_epoch": result.scored_epoch,
         "test_nll": result.test_loss,
         "seconds_per_epoch": result.seconds_per_epoch,
+        "processes": processes,
+        "device": cfg.training.device,
     }
-    write_run_info(run_dir, cfg, "fase train" + (" --resume" if resume else ""), summary)
+    command = "fase train" + (f" --nproc {processes}" if processes > 1 else "")
+    command += " --resume" if resumed else ""
+    write_run_info(run_dir, cfg, command, summary)
     stop = " (early stop)" if state.stopped else ""
     test = "n/a" if result.test_loss is None else f"{result.test_loss:.4f}"
     typer.echo(

@@ -19,10 +19,18 @@ class TrainingConfig(Strict):
     improvement (``None``: off, the paper). The test split is scored with the ``best``
     validation checkpoint (the paper reports the ``last`` epoch's weights).
 
+    ``objective``: the minibatch loss, the count distribution's mean NLL (``nll``) or the
+    mean squared error of its expected count (``mse``, the model-zoo study's DNN and LSTM).
     ``loss_reduction``: an epoch's logged loss (and the validation loss that drives the
     scheduler, checkpoints and early stopping) is the mean NLL over all its elements
     (``element_mean``) or the unweighted mean of its minibatch means (``batch_mean``,
-    the reference code). ``threads``: torch intra-op threads.
+    the reference code). ``threads``: torch intra-op threads (per process).
+
+    ``device``: where :func:`fase.training.fit` trains — ``cpu``, ``cuda`` (one GPU per
+    process) or ``auto`` (cuda when torch sees a GPU). ``loader_workers``: processes that
+    gather the minibatches (0: in the training process, the measured fastest for these
+    small tensors; ≥ 1: a DataLoader with persistent workers, pinned memory on a GPU).
+    Neither changes the result, so a run may resume with other values.
     """
 
     window: int = Field(32, ge=1)
@@ -37,5 +45,8 @@ class TrainingConfig(Strict):
     min_lr: float = Field(1e-6, ge=0)
     early_stopping_patience: int | None = Field(15, ge=1)
     test_checkpoint: Literal["best", "last"] = "best"
+    objective: Literal["nll", "mse"] = "nll"
     loss_reduction: Literal["element_mean", "batch_mean"] = "element_mean"
     threads: int = Field(2, ge=1)
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    loader_workers: int = Field(0, ge=0)

@@ -14,6 +14,7 @@ import pandas as pd
 from fase.config import RunConfig, bins_per, parse_duration
 from fase.data.areas import Areas, JoinResult, assign_points, load_areas
 from fase.data.bins import DAY, BinGrid, make_grid
+from fase.data.crime_types import categorise
 from fase.data.demographics import Demographics, load_demographics
 from fase.data.features import FeatureSpec, build_features
 from fase.data.incidents import IncidentTable, read_incidents
@@ -84,17 +85,10 @@ def count_matrix(
     )
 
 
-def _crime_type_codes(types: pd.Series, max_types: int = 8) -> tuple[np.ndarray, list[str]]:
-    """Codes of the ``max_types − 1`` most frequent types, the rest as OTHER."""
-    counts = types.value_counts()
-    if len(counts) <= max_types:
-        names = sorted(counts.index.astype(str))
-    else:
-        names = [*sorted(counts.index[: max_types - 1].astype(str)), "OTHER"]
-    lookup = {name: i for i, name in enumerate(names)}
-    other = lookup.get("OTHER", -1)
-    codes = types.astype(str).map(lookup).fillna(other).to_numpy(dtype=np.int64)
-    return codes, names
+def _crime_type_codes(types: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Category codes of each incident's crime type and the categories that occur
+    (:func:`fase.data.crime_types.categorise`)."""
+    return categorise(types)
 
 
 def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Result:

@@ -11,7 +11,7 @@ from fase.training.checkpoint import TrainingState, load_checkpoint
 from fase.training.engine import (
     FitResult,
     SplitWindows,
-    batch_nll,
+    batch_loss,
     evaluate_loss,
     fit,
     train_epoch,
@@ -29,7 +29,7 @@ __all__ = [
     "SplitWindows",
     "TrainingState",
     "WindowBatch",
-    "batch_nll",
+    "batch_loss",
     "evaluate_loss",
     "fit",
     "forecast_span",

@@ -1,17 +1,22 @@
 """The training engine: minibatch epochs, validation, plateau LR, early stopping,
 checkpoints and exact resume.
 
-Loss of a minibatch: the mean negative log-likelihood of the model's count distribution
-over its B·N·W elements, L_b = −(1/|b|) Σ log p(y). An epoch's logged loss is either the
-element mean over all its minibatches, Σ_b |b|·L_b / Σ_b |b| (``element_mean``), or the
-unweighted mean of the minibatch means, (1/n_b) Σ_b L_b (``batch_mean``, the reference
-code, in which a smaller last batch weighs as much as a full one).
+Every pass (:func:`train_epoch`, :func:`evaluate_loss`, :func:`batch_loss`) lives in
+:mod:`fase.training.passes` and is re-exported here; the loss of a minibatch and of an
+epoch (``objective``, ``loss_reduction``) are defined there.
 
 Determinism on CPU: the minibatch order comes from a ``torch.Generator`` seeded with the
 run's seed; dropout draws from the global torch RNG, which the caller seeds before
 building the model (``torch.manual_seed(seed)``). Both generator states are saved in
 ``last.pt`` every epoch, so a resumed run reproduces an uninterrupted one bit for bit
 (with the same thread count).
+
+Devices and processes: :func:`fit` trains on ``config.device`` (cpu, cuda or auto) and
+hands the model back on the device it came on; batches go to the model's device. Under
+``torchrun`` (an initialised process group) it trains data-parallel across the ranks
+with the serial run's minibatches and gradients (:mod:`fase.training.distributed`).
+``config.loader_workers`` > 0 gathers the batches in worker processes
+(:mod:`fase.training.loading`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
 from fase.config.training import TrainingConfig
@@ -42,121 +47,43 @@ from fase.training.checkpoint import (
     state_from_payload,
     write_training_log,
 )
-from fase.training.protocol import CountForecaster
-from fase.training.windows import CountSeries, WindowBatch
+from fase.training.distributed import (
+    broadcast_module_state,
+    current_sharding,
+    rank_seed,
+    resolve_device,
+    rng_states,
+    set_rng_states,
+    wrap,
+)
+from fase.training.loading import make_loader
+from fase.training.passes import (
+    Loader,
+    Objective,
+    Reduction,
+    batch_loss,
+    evaluate_loss,
+    model_device,
+    train_epoch,
+    train_epochs,
+)
+from fase.training.windows import CountSeries
 
-Reduction = Literal["element_mean", "batch_mean"]
+__all__ = [
+    "EpochCallback",
+    "FitResult",
+    "Loader",
+    "Objective",
+    "Reduction",
+    "SplitWindows",
+    "batch_loss",
+    "evaluate_loss",
+    "fit",
+    "train_epoch",
+    "train_epochs",
+]
+
 EpochCallback = Callable[[TrainingState], None]
-
-
-def batch_nll(model: CountForecaster, batch: WindowBatch) -> Tensor:
-    """Mean negative log-likelihood of ``batch.target`` over its B·N·W elements (scalar)."""
-    params = model(batch.x, batch.y_hist)
-    return -model.distribution(params).log_prob(batch.target).mean()
-
-
-def _minibatches(
-    starts: np.ndarray, batch_size: int, generator: torch.Generator | None
-) -> list[np.ndarray]:
-    """Window starts in minibatches of ``batch_size``: shuffled by ``generator``, or in order."""
-    if generator is None:
-        order = np.arange(len(starts))
-    else:
-        order = torch.randperm(len(starts), generator=generator).numpy()
-    return [starts[order[i : i + batch_size]] for i in range(0, len(starts), batch_size)]
-
-
-def _reduce(losses: list[float], sizes: list[int], reduction: Reduction) -> float:
-    """An epoch's loss from minibatch means and sizes (see the module docstring)."""
-    if reduction == "batch_mean":
-        return math.fsum(losses) / len(losses)
-    return math.fsum(loss * size for loss, size in zip(losses, sizes, strict=True)) / sum(sizes)
-
-
-def train_epoch(
-    model: nn.Module,
-    series: CountSeries,
-    starts: np.ndarray,
-    optimizer: torch.optim.Optimizer,
-    *,
-    window: int,
-    batch_size: int,
-    generator: torch.Generator,
-    grad_clip: float | None,
-    reduction: Reduction = "element_mean",
-) -> float:
-    """One pass over the windows ``starts`` (K,) in shuffled minibatches; returns its loss.
-
-    Each minibatch: zero grads, mean NLL, backward, clip the global gradient L2 norm to
-    ``grad_clip`` (None: no clipping), optimizer step. Dropout is active (train mode).
-    """
-    model.train()
-    losses: list[float] = []
-    sizes: list[int] = []
-    for chunk in _minibatches(starts, batch_size, generator):
-        optimizer.zero_grad(set_to_none=True)
-        loss = batch_nll(model, series.batch(chunk, window))
-        loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        losses.append(loss.item())
-        sizes.append(len(chunk))
-    return _reduce(losses, sizes, reduction)
-
-
-def train_epochs(
-    model: nn.Module,
-    series: CountSeries,
-    starts: np.ndarray,
-    optimizer: torch.optim.Optimizer,
-    *,
-    epochs: int,
-    window: int,
-    batch_size: int,
-    generator: torch.Generator,
-    grad_clip: float | None,
-    reduction: Reduction = "element_mean",
-) -> list[float]:
-    """``epochs`` calls of :func:`train_epoch` (no validation, no scheduler); the epoch losses.
-
-    The feedback simulator retrains on observed windows with it: build ``series`` from
-    the observed counts, which then serve as both targets and Hawkes history.
-    """
-    return [
-        train_epoch(
-            model,
-            series,
-            starts,
-            optimizer,
-            window=window,
-            batch_size=batch_size,
-            generator=generator,
-            grad_clip=grad_clip,
-            reduction=reduction,
-        )
-        for _ in range(epochs)
-    ]
-
-
-@torch.no_grad()
-def evaluate_loss(
-    model: nn.Module,
-    series: CountSeries,
-    starts: np.ndarray,
-    *,
-    window: int,
-    batch_size: int,
-    reduction: Reduction = "element_mean",
-) -> float:
-    """Loss over the windows ``starts`` in order, in eval mode (no dropout, no gradients)."""
-    model.eval()
-    losses: list[float] = []
-    sizes: list[int] = []
-    for chunk in _minibatches(starts, batch_size, None):
-        losses.append(batch_nll(model, series.batch(chunk, window)).item())
-        sizes.append(len(chunk))
-    return _reduce(losses, sizes, reduction)
 
 
 @dataclass(frozen=True)
@@ -184,11 +111,15 @@ class FitResult:
         return float(np.mean(seconds)) if seconds else math.nan
 
 
+FREE_SETTINGS = {"epochs", "threads", "device", "loader_workers"}
+
+
 def _fingerprint(
     config: TrainingConfig, seed: int, windows: SplitWindows, model: nn.Module
 ) -> dict[str, Any]:
-    """What must match for a resume to be exact (``epochs`` may grow; threads are free)."""
-    settings = config.model_dump(mode="json", exclude={"epochs", "threads"})
+    """What must match for a resume to be exact (``epochs`` may grow; threads, device,
+    loader workers and the number of processes are free)."""
+    settings = config.model_dump(mode="json", exclude=FREE_SETTINGS)
     return {
         "config": repr(sorted(settings.items())),
         "seed": seed,
@@ -198,9 +129,24 @@ def _fingerprint(
 
 
 class _Run:
-    """The mutable pieces of one fit: optimizer, scheduler, generator and progress."""
+    """One fit: its placement (device, ranks), optimizer, scheduler, minibatch generator,
+    batch loader and files. Every method runs on every rank."""
 
-    def __init__(self, model: nn.Module, config: TrainingConfig, seed: int) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        series: CountSeries,
+        windows: SplitWindows,
+        config: TrainingConfig,
+        seed: int,
+        out_dir: Path,
+    ) -> None:
+        self.series, self.windows, self.config, self.out_dir = series, windows, config, out_dir
+        self.sharding = current_sharding()
+        self.device = resolve_device(config.device, self.sharding.local_rank)
+        self.fingerprint = _fingerprint(config, seed, windows, model)
+        self.model = model.to(self.device)
+        self.trained = wrap(model, self.device, self.sharding)  # DDP across ranks
         self.optimizer = torch.optim.Adam(  # fused: one kernel for all parameters (~4× faster)
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
         )
@@ -212,27 +158,114 @@ class _Run:
             min_lr=config.min_lr,
         )
         self.generator = torch.Generator().manual_seed(seed)
+        if self.sharding.rank > 0:  # rank 0 keeps the caller's seeded stream, as serial
+            torch.manual_seed(rank_seed(seed, self.sharding.rank))
+        self.loader = make_loader(series, config.window, self.device, config.loader_workers)
+        self.pass_options: dict[str, Any] = {  # shared by the training and scoring passes
+            "window": config.window,
+            "batch_size": config.batch_size,
+            "reduction": config.loss_reduction,
+            "objective": config.objective,
+            "sharding": self.sharding,
+            "loader": self.loader,
+        }
 
-    def payload(
-        self, model: nn.Module, state: TrainingState, fingerprint: dict[str, Any]
-    ) -> dict[str, Any]:
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_DIR / LAST
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_DIR / BEST
+
+    def payload(self, state: TrainingState) -> dict[str, Any]:
+        """``last.pt``'s content, with every rank's RNG states (gathered from all ranks)."""
+        rank_rng = self.sharding.gather(rng_states(self.device))
         return {
-            "model": model.state_dict(),
+            "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "generator": self.generator.get_state(),
-            "rng": torch.get_rng_state(),
-            "fingerprint": fingerprint,
+            "rng": rank_rng[0]["cpu"],
+            "rank_rng": rank_rng,
+            "fingerprint": self.fingerprint,
             "state": asdict(state),
         }
 
-    def restore(self, model: nn.Module, payload: dict[str, Any]) -> TrainingState:
-        model.load_state_dict(payload["model"])
+    def restore(self) -> TrainingState:
+        """``last.pt`` read on rank 0 and broadcast: every rank restores the same model,
+        optimizer, scheduler and generator, and its own RNG states (a rank the
+        checkpoint has none for keeps its seeded stream)."""
+        payload = self.sharding.on_main(lambda: load_checkpoint(self.last_path))
+        if payload["fingerprint"] != self.fingerprint:
+            raise FaseInputError(
+                self.last_path,
+                "was written with another training configuration, seed, data or model",
+                "resume with the run's own config.yaml, or start a new run",
+            )
+        self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.generator.set_state(payload["generator"])
-        torch.set_rng_state(payload["rng"])
+        rank_rng = payload.get("rank_rng", [{"cpu": payload["rng"]}])
+        if self.sharding.rank < len(rank_rng):
+            set_rng_states(rank_rng[self.sharding.rank], self.device)
         return state_from_payload(payload)
+
+    def loss(self, starts: np.ndarray) -> float:
+        """Evaluation loss over the windows ``starts`` (sharded across ranks)."""
+        return evaluate_loss(self.trained, self.series, starts, **self.pass_options)
+
+    def epoch(self, state: TrainingState) -> None:
+        """Train one epoch, validate, step the scheduler, update ``state`` and the files."""
+        config, main = self.config, self.sharding.is_main
+        started = time.perf_counter()
+        train_loss = train_epoch(
+            self.trained,
+            self.series,
+            self.windows.train,
+            self.optimizer,
+            generator=self.generator,
+            grad_clip=config.grad_clip,
+            **self.pass_options,
+        )
+        val_loss = self.loss(self.windows.val)
+        self.scheduler.step(val_loss)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        state.epoch += 1
+        if val_loss < state.best_val_loss:
+            state.best_epoch, state.best_val_loss, state.bad_epochs = state.epoch, val_loss, 0
+            if main:
+                weights = {"model": self.model.state_dict(), "epoch": state.epoch}
+                save_checkpoint(self.best_path, weights | {"val_loss": val_loss})
+        else:
+            state.bad_epochs += 1
+        patience = config.early_stopping_patience
+        state.stopped = patience is not None and state.bad_epochs >= patience
+        seconds = time.perf_counter() - started
+        row = {"epoch": state.epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+        state.log.append(row | {"seconds": seconds})
+        payload = self.payload(state)
+        if main:
+            save_checkpoint(self.last_path, payload)
+            write_training_log(self.out_dir / LOG_FILE, state.log)
+
+    def score(self, state: TrainingState) -> FitResult:
+        """Load the ``test_checkpoint`` weights (rank 0 reads ``best.pt`` and broadcasts
+        them) and score the test windows."""
+        if state.best_epoch == 0:
+            raise FaseInputError(
+                "training", "the validation loss was never finite", "try a lower training.lr"
+            )
+        scored_epoch = state.epoch
+        if self.config.test_checkpoint == "best":
+            if self.sharding.is_main:
+                self.model.load_state_dict(load_checkpoint(self.best_path)["model"])
+            broadcast_module_state(self.model, self.sharding)
+            scored_epoch = state.best_epoch
+        test = self.windows.test
+        test_loss = self.loss(test) if test is not None and len(test) else None
+        return FitResult(state, self.config.test_checkpoint, scored_epoch, test_loss)
 
 
 def fit(
@@ -257,6 +290,11 @@ def fit(
     model is left with the ``config.test_checkpoint`` weights (best or last), which score
     ``windows.test`` if given.
 
+    Trains on ``config.device`` and returns the model on the device it came on. In an
+    initialised process group (``torchrun``) every rank calls ``fit`` alike: training
+    is data-parallel, rank 0 alone writes the files and shows progress, and
+    ``on_epoch_end`` runs on every rank (see :mod:`fase.training.distributed`).
+
     Args:
         out_dir: the run directory; writes ``checkpoints/`` and ``training_log.csv``.
         resume: continue from ``checkpoints/last.pt`` (which must exist and match).
@@ -269,107 +307,32 @@ def fit(
             f"{config.window} bins fits in its split",
             "use a shorter training.window or a longer dataset",
         )
-    out_dir = Path(out_dir)
-    last_path, best_path = out_dir / CHECKPOINT_DIR / LAST, out_dir / CHECKPOINT_DIR / BEST
-    run = _Run(model, config, seed)
-    fingerprint = _fingerprint(config, seed, windows, model)
-    state = TrainingState()
-    if resume:
-        payload = load_checkpoint(last_path)
-        if payload["fingerprint"] != fingerprint:
-            raise FaseInputError(
-                last_path,
-                "was written with another training configuration, seed, data or model",
-                "resume with the run's own config.yaml, or start a new run",
-            )
-        state = run.restore(model, payload)
-    bar = tqdm(
-        total=config.epochs,
-        initial=state.epoch,
-        desc="training",
-        unit="epoch",
-        disable=not (sys.stderr.isatty() if progress is None else progress),
-        file=sys.stderr,
-    )
-    with bar:
-        for epoch in range(state.epoch + 1, config.epochs + 1):
-            if state.stopped:
-                break
-            started = time.perf_counter()
-            train_loss = train_epoch(
-                model,
-                series,
-                windows.train,
-                run.optimizer,
-                window=config.window,
-                batch_size=config.batch_size,
-                generator=run.generator,
-                grad_clip=config.grad_clip,
-                reduction=config.loss_reduction,
-            )
-            val_loss = evaluate_loss(
-                model,
-                series,
-                windows.val,
-                window=config.window,
-                batch_size=config.batch_size,
-                reduction=config.loss_reduction,
-            )
-            run.scheduler.step(val_loss)
-            lr = float(run.optimizer.param_groups[0]["lr"])
-            if val_loss < state.best_val_loss:
-                state.best_epoch, state.best_val_loss, state.bad_epochs = epoch, val_loss, 0
-                save_checkpoint(
-                    best_path, {"model": model.state_dict(), "epoch": epoch, "val_loss": val_loss}
+    home = model_device(model)
+    run = _Run(model, series, windows, config, seed, Path(out_dir))
+    try:
+        state = run.restore() if resume else TrainingState()
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = tqdm(
+            total=config.epochs,
+            initial=state.epoch,
+            desc="training",
+            unit="epoch",
+            disable=not (show and run.sharding.is_main),
+            file=sys.stderr,
+        )
+        with bar:
+            while state.epoch < config.epochs and not state.stopped:
+                run.epoch(state)
+                row = state.log[-1]
+                bar.update(1)
+                bar.set_postfix(
+                    train=f"{row['train_loss']:.4f}",
+                    val=f"{row['val_loss']:.4f}",
+                    lr=f"{row['lr']:.1e}",
                 )
-            else:
-                state.bad_epochs += 1
-            patience = config.early_stopping_patience
-            state.stopped = patience is not None and state.bad_epochs >= patience
-            state.epoch = epoch
-            state.log.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "lr": lr,
-                    "seconds": time.perf_counter() - started,
-                }
-            )
-            save_checkpoint(last_path, run.payload(model, state, fingerprint))
-            write_training_log(out_dir / LOG_FILE, state.log)
-            bar.update(1)
-            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", lr=f"{lr:.1e}")
-            if on_epoch_end is not None:
-                on_epoch_end(state)
-    return _score(model, series, windows, config, state, best_path)
-
-
-def _score(
-    model: nn.Module,
-    series: CountSeries,
-    windows: SplitWindows,
-    config: TrainingConfig,
-    state: TrainingState,
-    best_path: Path,
-) -> FitResult:
-    """Load the ``config.test_checkpoint`` weights into ``model`` and score the test windows."""
-    scored_epoch = state.epoch
-    if state.best_epoch == 0:
-        raise FaseInputError(
-            "training", "the validation loss was never finite", "try a lower training.lr"
-        )
-    if config.test_checkpoint == "best":
-        model.load_state_dict(load_checkpoint(best_path)["model"])
-        scored_epoch = state.best_epoch
-    test_loss = None
-    if windows.test is not None and len(windows.test):
-        test_loss = evaluate_loss(
-            model,
-            series,
-            windows.test,
-            window=config.window,
-            batch_size=config.batch_size,
-            reduction=config.loss_reduction,
-        )
-    return FitResult(state, config.test_checkpoint, scored_epoch, test_loss)
+                if on_epoch_end is not None:
+                    on_epoch_end(state)
+        return run.score(state)
+    finally:
+        run.loader.close()
+        model.to(home)

@@ -1,0 +1,67 @@
+"""``fase compare``: the model-zoo leaderboard on one dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.errors import FaseInputError
+from fase.runinfo import new_run_dir
+
+
+def compare_command(
+    models: Annotated[
+        str, typer.Option(help="Comma-separated model names, or 'all' (see --list).")
+    ] = "all",
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per model (mean ± std).")] = 3,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small models, 2 epochs on few windows: a smoke run.")
+    ] = False,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Training epochs of the neural models (default 8).")
+    ] = None,
+    list_models: Annotated[
+        bool, typer.Option("--list", help="List the available models and exit.")
+    ] = False,
+    config: ConfigOpt = None,
+    dataset: DatasetOpt = None,
+    preset: PresetOpt = None,
+    seed: SeedOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: runs/compare/<timestamp>).")
+    ] = None,
+) -> None:
+    """Fit every model on the same data and split; write the leaderboard (MD, CSV, figure)."""
+    from fase.zoo.pipeline import run_compare
+    from fase.zoo.registry import available_models
+
+    names = available_models()
+    if list_models:
+        typer.echo("\n".join(names))
+        return
+    chosen = names if models == "all" else [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in names]
+    if unknown:
+        raise FaseInputError("--models", f"unknown model(s) {unknown}", f"choose from {names}")
+    cfg = build_config(dataset, preset, config, seed, {})
+    out_dir = out if out is not None else new_run_dir(root="runs/compare")
+    console = Console(stderr=True)
+    console.print(
+        f"[bold]fase compare[/bold]: {len(chosen)} models × {seeds} seeds on "
+        f"{cfg.dataset.name} → {out_dir}"
+    )
+    result = run_compare(
+        cfg,
+        out_dir,
+        chosen,
+        seeds,
+        quick=quick,
+        epochs=epochs,
+        say=lambda msg: console.print(f"  {msg}"),
+    )
+    typer.echo((out_dir / "leaderboard.md").read_text(encoding="utf-8"))
+    typer.echo(f"leaderboard: {out_dir / 'leaderboard.md'} ({len(result.leaderboard)} models)")
