@@ -51,6 +51,7 @@ from fase.config import load_config
 from fase.config.training import TrainingConfig
 from fase.data.tensors import Tensors
 from fase.graph import Graph
+from fase.io import write_json
 from fase.phases import run_data_phases
 from fase.runtime import configure_threads
 from fase.training import CountSeries, SplitWindows, fit
@@ -204,7 +205,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--label", default="2-core", help="results key (merged into --out)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--loader-workers", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -252,8 +252,7 @@ def main() -> None:
         results = json.loads(args.out.read_text())
     results[args.label] = {"machine": machine, "settings": settings, "runs": rows, "table": table}
     results[args.label]["wall_seconds"] = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

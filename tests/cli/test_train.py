@@ -11,7 +11,7 @@ import pytest
 import typer
 import yaml
 from scipy import stats
-from tests.helpers.city import City, write_city
+from tests.helpers.city import TINY_TRAINING, City, write_city
 from typer.testing import CliRunner
 
 from fase.cli import reports_errors
@@ -23,17 +23,6 @@ runner = CliRunner()
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 app.command("train")(reports_errors(train_command))
 app.command("evaluate")(reports_errors(evaluate_command))
-
-TINY = {
-    "model": {
-        "channels": 8,
-        "embedding_dim": 4,
-        "head_hidden": 4,
-        "blocks": 2,
-        "dilations": [1, 2],
-    },
-    "training": {"window": 16, "stride": 16, "batch_size": 4, "epochs": 2, "threads": 1},
-}
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -55,7 +44,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> City:
         }
     )
     city = write_city(tmp_path_factory.mktemp("city"), frame, "2017-03-01", "2017-03-15")
-    config = yaml.safe_load(city.config.read_text()) | TINY
+    config = yaml.safe_load(city.config.read_text()) | TINY_TRAINING
     city.config.write_text(yaml.safe_dump(config))
     return city
 

@@ -124,3 +124,16 @@ def write_city(
     config = root / "config.yaml"
     config.write_text(yaml.safe_dump({"dataset": dataset}), encoding="utf-8")
     return City(root, polygons, csv, demo, config)
+
+
+# Config overrides for a FASE model that trains on a tiny city in about a second.
+TINY_TRAINING = {
+    "model": {
+        "channels": 8,
+        "embedding_dim": 4,
+        "head_hidden": 4,
+        "blocks": 2,
+        "dilations": [1, 2],
+    },
+    "training": {"window": 16, "stride": 16, "batch_size": 4, "epochs": 2, "threads": 1},
+}

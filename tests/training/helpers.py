@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -10,7 +12,7 @@ from fase.config.model import ModelConfig
 from fase.config.training import TrainingConfig
 from fase.models.distributions import CountDistribution, Poisson
 from fase.models.fase import FASEModel
-from fase.training import SplitWindows, window_starts
+from fase.training import CountSeries, SplitWindows, fit, window_starts
 
 N, T, F = 5, 300, 13
 SPLIT = {"train": (0, 200), "val": (200, 250), "test": (250, 300)}
@@ -94,3 +96,21 @@ class ScheduledPoisson(ConstantPoisson):
     def forward(self, x: Tensor, y_hist: Tensor) -> dict[str, Tensor]:
         mu = torch.tensor(self.schedule[min(self.epoch, len(self.schedule) - 1)]) + 0.0 * self.w
         return {"mu": mu.expand(x.shape[:3])}
+
+
+def run(out: Path, seed: int = 3, model_seed: int = 0, **training: object):
+    """Fit a tiny FASE model (seed ``model_seed``) on the synthetic series with the tiny
+    training settings overridden by ``training``; (model, FitResult)."""
+    config = tiny_training(**training)
+    model = tiny_model(model_seed)
+    x, y = synthetic_series()
+    result = fit(
+        model,
+        CountSeries(x, y, model.history_steps),
+        tiny_windows(config),
+        config,
+        seed=seed,
+        out_dir=out,
+        progress=False,
+    )
+    return model, result

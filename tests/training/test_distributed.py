@@ -220,23 +220,11 @@ def test_torchrun_command_relaunches_fase_on_this_interpreter() -> None:
     assert command[-3:] == ["train", "--out", "run"]
 
 
-TINY_CITY = {
-    "model": {
-        "channels": 8,
-        "embedding_dim": 4,
-        "head_hidden": 4,
-        "blocks": 2,
-        "dilations": [1, 2],
-    },
-    "training": {"window": 16, "stride": 16, "batch_size": 4, "epochs": 2, "threads": 1},
-}
-
-
 def tiny_city(root: Path) -> Path:
     """Two weeks of random incidents on the 3×3 test grid; its config (tiny model)."""
     import pandas as pd
     import yaml
-    from tests.helpers.city import write_city
+    from tests.helpers.city import TINY_TRAINING, write_city
 
     rng = np.random.default_rng(1)
     times = pd.Timestamp("2017-03-01") + pd.to_timedelta(rng.integers(0, 20_160, 600), "min")
@@ -244,7 +232,7 @@ def tiny_city(root: Path) -> Path:
         {"time": times.strftime("%Y-%m-%d %H:%M:%S"), "node": rng.integers(1, 10, 600)}
     )
     city = write_city(root, frame, "2017-03-01", "2017-03-15")
-    city.config.write_text(yaml.safe_dump(yaml.safe_load(city.config.read_text()) | TINY_CITY))
+    city.config.write_text(yaml.safe_dump(yaml.safe_load(city.config.read_text()) | TINY_TRAINING))
     return city.config
 
 

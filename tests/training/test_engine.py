@@ -13,6 +13,7 @@ from scipy import stats
 from tests.training.helpers import (
     ConstantPoisson,
     ScheduledPoisson,
+    run,
     synthetic_series,
     tiny_model,
     tiny_training,
@@ -32,22 +33,6 @@ from fase.training import (
 
 class Interrupted(Exception):
     """Raised from the epoch callback to simulate a kill after an epoch."""
-
-
-def run(out: Path, seed: int = 3, model_seed: int = 0, **training: object):
-    config = tiny_training(**training)
-    model = tiny_model(model_seed)
-    x, y = synthetic_series()
-    result = fit(
-        model,
-        CountSeries(x, y, model.history_steps),
-        tiny_windows(config),
-        config,
-        seed=seed,
-        out_dir=out,
-        progress=False,
-    )
-    return model, result
 
 
 def losses(result) -> list[tuple[float, float, float]]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.training.helpers import synthetic_series, tiny_model, tiny_training, tiny_windows
+from tests.training.helpers import run, synthetic_series
 
-from fase.training import CountSeries, fit
+from fase.training import CountSeries
 from fase.training.loading import InProcessLoader, WorkerLoader, make_loader
 
 CPU = torch.device("cpu")
@@ -56,18 +56,7 @@ def test_make_loader_picks_in_process_for_zero_workers() -> None:
 def test_training_with_loader_workers_is_bitwise_the_same(tmp_path: Path) -> None:
     results = {}
     for workers in (0, 1):
-        config = tiny_training(epochs=2, loader_workers=workers)
-        model = tiny_model()
-        x, y = synthetic_series()
-        result = fit(
-            model,
-            CountSeries(x, y, model.history_steps),
-            tiny_windows(config),
-            config,
-            seed=3,
-            out_dir=tmp_path / str(workers),
-            progress=False,
-        )
+        model, result = run(tmp_path / str(workers), epochs=2, loader_workers=workers)
         log = [(r["train_loss"], r["val_loss"]) for r in result.state.log]
         results[workers] = (log, result.test_loss, model.state_dict())
     assert results[0][:2] == results[1][:2]

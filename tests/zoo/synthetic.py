@@ -10,6 +10,8 @@ model that reads the neighbour's lag-1 count can learn the rate exactly.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +19,7 @@ from fase.data.features import FeatureSpec, build_features
 from fase.graph import Graph
 from fase.graph.combine import row_normalize
 from fase.graph.stats import graph_stats
+from fase.zoo.base import Forecaster
 from fase.zoo.data import ForecastData
 
 
@@ -120,3 +123,17 @@ def make_data(
         area_km2=np.ones(n),
         local_hour_of_week=(starts.day_of_week * 24 + starts.hour).to_numpy(np.int64),
     )
+
+
+def bumped_forecasts(model: Forecaster, bump_at: int = 5) -> tuple[np.ndarray, np.ndarray, int]:
+    """``model`` fitted on a 1,200-bin spill-over city; its test forecast E[Y] (T, N)
+    before and after adding 7 incidents to every area at test bin ``bump_at``. Returns
+    (before, after, bump_at): a one-step-ahead model leaves rows ≤ bump_at unchanged."""
+    data = spillover_city(steps=1200)
+    model.fit(data, seed=0)
+    start, end = data.bounds("test")
+    changed = data.y.copy()
+    changed[:, start + bump_at] += 7
+    before = model.predict(data, start, end).mean.numpy()
+    after = model.predict(dataclasses.replace(data, y=changed), start, end).mean.numpy()
+    return before, after, bump_at

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from tests.zoo.synthetic import spillover_city
 
 from fase.config.training import TrainingConfig
@@ -117,3 +118,20 @@ def test_compare_writes_the_leaderboard_and_fits_deterministic_models_once(tmp_p
     assert (tmp_path / "leaderboard.png").stat().st_size > 10_000
     on_disk = pd.read_csv(tmp_path / "leaderboard.csv")
     np.testing.assert_allclose(on_disk["nll"], result.leaderboard["nll"])
+
+
+def test_worker_processes_give_the_numbers_of_one_process(tmp_path):
+    """Two one-thread worker processes fit the same (model, seed) jobs as the test's
+    one-thread process: identical scores, and the explanations are written."""
+    torch.set_num_threads(1)
+    data = spillover_city(n=4, steps=1200)
+    training = TrainingConfig(window=32, stride=16, epochs=2, early_stopping_patience=None)
+    settings = ZooSettings(training=training, quick=True)
+    models, seeds = ["historical_average", "dnn"], [3, 4]
+    serial = compare(data, models, seeds, settings, tmp_path / "serial")
+    parallel = compare(data, models, seeds, settings, tmp_path / "parallel", workers=2)
+    metrics = ["nll", "mae", "rmse", "macro_f1", "parameters"]
+    pd.testing.assert_frame_equal(serial.runs[metrics], parallel.runs[metrics])
+    assert serial.runs.loc[serial.runs["model"] == "dnn", "nll"].nunique() == 2  # seeds differ
+    for out in ("serial", "parallel"):
+        assert (tmp_path / out / "explanations" / "dnn" / "attributions.csv").is_file()

@@ -22,7 +22,22 @@ def compare_command(
         bool, typer.Option("--quick", help="Small models, 2 epochs on few windows: a smoke run.")
     ] = False,
     epochs: Annotated[
-        int | None, typer.Option(min=1, help="Training epochs of the neural models (default 8).")
+        int | None, typer.Option(min=1, help="Training epochs of the neural models (default 6).")
+    ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain/--no-explain",
+            help="Integrated-Gradients attributions of every neural model (first seed).",
+        ),
+    ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes (one torch thread each) sharing the fits (default: training.threads; "
+            "1: one process with training.threads threads).",
+        ),
     ] = None,
     list_models: Annotated[
         bool, typer.Option("--list", help="List the available models and exit.")
@@ -61,6 +76,8 @@ def compare_command(
         seeds,
         quick=quick,
         epochs=epochs,
+        explain=explain,
+        workers=workers,
         say=lambda msg: console.print(f"  {msg}"),
     )
     typer.echo((out_dir / "leaderboard.md").read_text(encoding="utf-8"))

@@ -12,9 +12,16 @@ def report_command(
     run_dir: Annotated[
         Path, typer.Argument(help="Run directory (from `fase data`, and later phases if run).")
     ],
+    all_scenarios: Annotated[
+        bool,
+        typer.Option(
+            "--all-scenarios",
+            help="Also draw the figures and maps of every policy-study variant (slower).",
+        ),
+    ] = False,
 ) -> None:
-    """Draw every figure and map the run has artefacts for; write RUN_DIR/report/report.html."""
+    """Draw the figures and maps the run has artefacts for; write RUN_DIR/report/report.html."""
     from fase.report.build import build_report
 
-    path = build_report(run_dir)
+    path = build_report(run_dir, all_scenarios=all_scenarios)
     typer.echo(f"wrote {path}")

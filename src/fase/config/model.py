@@ -15,6 +15,21 @@ from pydantic import Field, model_validator
 from fase.config.dataset import Strict
 from fase.config.durations import Duration, bins_per
 
+DEVICE_NAME = r"^(cpu|cuda(:[0-9]+)?)$"
+"""A device :class:`ModelPlacement` accepts: ``cpu``, ``cuda`` (the current GPU) or ``cuda:K``."""
+
+
+class ModelPlacement(Strict):
+    """Model-parallel placement (:class:`fase.models.split.SplitFASE`): the STGNN
+    ``encoder`` on one device, the Hawkes excitation and count ``head`` on another.
+
+    Only the form of the names is checked here; whether the machine has the devices is
+    checked when the model is split (a config may be written on a machine without GPUs).
+    """
+
+    encoder: str = Field(pattern=DEVICE_NAME)
+    head: str = Field(pattern=DEVICE_NAME)
+
 
 class ModelConfig(Strict):
     """Hyperparameters of :class:`fase.models.fase.FASEModel`.
@@ -38,6 +53,11 @@ class ModelConfig(Strict):
     Head: ``head_hidden`` units, then the parameters of ``distribution``.
     ``likelihood_eps``: ``None`` for the numerically stable likelihood; a number (paper:
     1e-6) clamps μ, θ ≥ eps and π ∈ [eps, 1 − eps] as the reference loss does.
+
+    ``placement``: ``None`` (default) trains the model on ``training.device``; a
+    :class:`ModelPlacement` splits it across two devices in ``fase train``
+    (``docs/model_parallel.md``). It changes where the model runs, not the function it
+    computes (identical numbers on CPUs; float rounding across device types).
     """
 
     channels: int = Field(64, ge=1)
@@ -59,6 +79,7 @@ class ModelConfig(Strict):
     diffusion_hops: int = Field(1, ge=1)
     distribution: Literal["zinb", "nb", "poisson"] = "zinb"
     likelihood_eps: float | None = Field(None, gt=0.0, lt=0.5)
+    placement: ModelPlacement | None = None
 
     @model_validator(mode="after")
     def _one_dilation_per_block(self) -> ModelConfig:

@@ -133,11 +133,15 @@ class FASEModel(nn.Module):
             raise ValueError(
                 f"y_hist must have shape ({batch}, {nodes}, P + {steps}), got {tuple(y_hist.shape)}"
             )
-        fused = self.stgnn(x)
+        return self.decode(self.stgnn(x), y_hist)
+
+    def decode(self, embedding: Tensor, y_hist: Tensor) -> dict[str, Tensor]:
+        """The Hawkes branch and the head on the STGNN embedding (B, N, T, D) and the
+        counts y_hist (B, N, P + T): the distribution's parameters {name: (B, N, T)}."""
         if self.hawkes is not None:
-            excitation = self.hawkes(y_hist.to(x.dtype), steps)
-            fused = fused + self.hawkes_proj(excitation.unsqueeze(-1))
-        return self.head(fused)
+            excitation = self.hawkes(y_hist.to(embedding.dtype), embedding.shape[2])
+            embedding = embedding + self.hawkes_proj(excitation.unsqueeze(-1))
+        return self.head(embedding)
 
     def distribution(self, params: dict[str, Tensor]) -> CountDistribution:
         """The predictive count distribution for the output of :meth:`forward`."""

@@ -144,6 +144,16 @@ def simulations(run_dir: Path) -> list[Simulation]:
     return found
 
 
+def main_scenario(config: dict[str, Any]) -> str | None:
+    """The scenario folder of the run's own simulation settings (``<mode>-<policy>``
+    [``-floor``], as :func:`fase.simulation.phase.scenario_name`), None without them."""
+    mode = (config.get("simulation") or {}).get("mode")
+    allocation = config.get("allocation") or {}
+    if mode is None or "policy" not in allocation:
+        return None
+    return f"{mode}-{allocation['policy']}" + ("-floor" if allocation.get("floor", 0) > 0 else "")
+
+
 def policy_study(run_dir: Path) -> pd.DataFrame | None:
     """``simulation/policy_study.csv`` (policy, floor, detection_gap, coverage, …), or None."""
     path = run_dir / "simulation" / "policy_study.csv"

@@ -225,6 +225,11 @@ def policy_section(run_dir: Path, draw: FigureWriter) -> Section:
         )
     )
     section.parts.append(table_html(table))
+    section.parts.append(
+        paragraph_html(
+            "Each variant's own figures and maps: `fase report RUN_DIR --all-scenarios`."
+        )
+    )
     return section
 
 
@@ -299,8 +304,25 @@ def maps_section(
     return section
 
 
-def build_report(run_dir: str | Path) -> Path:
-    """Draw every figure and map the run has artefacts for; write ``report/report.html``."""
+def shown_scenarios(
+    sims: list[artefacts.Simulation], config: dict[str, Any], study: pd.DataFrame | None
+) -> list[artefacts.Simulation]:
+    """The scenarios drawn in full: every one but the policy study's variants, whose
+    figures are left to ``--all-scenarios`` (the study's table and figure cover them)
+    except the variant of the run's own settings."""
+    if study is None or "scenario" not in study.columns:
+        return sims
+    variants = set(study["scenario"]) - {artefacts.main_scenario(config)}
+    return [sim for sim in sims if sim.name not in variants]
+
+
+def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
+    """Draw the figures and maps the run has artefacts for; write ``report/report.html``.
+
+    The policy study's variants other than the run's own scenario get their figures and
+    last-cycle maps only with ``all_scenarios`` (eight variants × six figures would take
+    most of the report's time and pages; the study section compares them).
+    """
     run_dir = Path(run_dir).resolve()
     if not run_dir.is_dir():
         raise FaseInputError(run_dir, "run directory not found", "run `fase data --out DIR`")
@@ -314,6 +336,8 @@ def build_report(run_dir: str | Path) -> Path:
     meta = artefacts.read_json_file(run_dir / "data" / "meta.json")
     table1 = artefacts.read_json_file(run_dir / "data" / "table1.json") or {}
     sims = artefacts.simulations(run_dir)
+    if not all_scenarios:
+        sims = shown_scenarios(sims, config, artefacts.policy_study(run_dir))
     allocations = artefacts.allocation_dirs(run_dir)
     first_summary = (
         artefacts.read_json_file(allocations[0] / "summary.json") if allocations else None

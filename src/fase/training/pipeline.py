@@ -21,9 +21,11 @@ from fase.errors import FaseInputError
 from fase.graph import Graph
 from fase.io import write_text
 from fase.models.fase import FASEModel
+from fase.models.split import split_by_placement
 from fase.phases import run_data_phases
 from fase.runinfo import config_to_yaml
 from fase.runtime import configure_threads
+from fase.training.distributed import current_sharding
 from fase.training.engine import EpochCallback, FitResult, SplitWindows, fit
 from fase.training.forecast import FORECAST_DIR, FORECAST_FILE, forecast_span, write_forecast
 from fase.training.memory import keep_freed_memory
@@ -114,9 +116,17 @@ def train_run(
     Sets the torch thread count to ``cfg.training.threads`` and keeps freed memory for
     reuse (:func:`~fase.training.memory.keep_freed_memory`); builds Phases 1–2 into the
     run directory when ``data/`` or ``graph/`` is missing. Inputs are the features
-    standardised with the training statistics (``Tensors.scaled_x``).
+    standardised with the training statistics (``Tensors.scaled_x``). With
+    ``model.placement`` the model trains and forecasts split across two devices
+    (:class:`~fase.models.split.SplitFASE`) and is returned on the CPU.
     """
     run_dir = Path(run_dir)
+    if cfg.model.placement is not None and current_sharding().distributed:
+        raise FaseInputError(
+            "model.placement",
+            "a model split across devices cannot also train data-parallel (--nproc)",
+            "train in one process, or drop model.placement",
+        )
     configure_threads(cfg.training.threads)
     keep_freed_memory()
     data_built = False
@@ -135,9 +145,10 @@ def train_run(
     tensors = Tensors.load(run_dir / "data")
     graph = Graph.load(run_dir / "graph" / "graph.npz")
     model = build_fase_model(cfg, graph, tensors)
+    forecaster = split_by_placement(model, cfg.model.placement)
     series = CountSeries(tensors.scaled_x(), tensors.y, model.history_steps)
     result = fit(
-        model,
+        forecaster,
         series,
         split_windows(tensors.split, cfg.training),
         cfg.training,
@@ -149,9 +160,10 @@ def train_run(
     )
     warmup = forecast_warmup(model)
     forecasts = {
-        name: forecast_span(model, series, *tensors.split[name], warmup=warmup)
+        name: forecast_span(forecaster, series, *tensors.split[name], warmup=warmup)
         for name in FORECAST_SPLITS
     }
+    model.cpu()  # a split model's parts back together, where fit returns a whole one
     path = write_forecast(
         run_dir / FORECAST_DIR / FORECAST_FILE,
         forecasts,

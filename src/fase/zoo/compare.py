@@ -16,14 +16,20 @@ on the test split score
   forecast split by each area's training shares s_vk of the categories;
 * parameters and training wall time.
 
+With ``explain``, every neural model fitted with the first seed is explained too:
+Integrated-Gradients attributions of its test forecasts (:meth:`NeuralForecaster.explain`)
+as ``explanations/<model>/attribution_{features,areas}.{png,pdf}`` and
+``attributions.csv`` (mean |attribution| per area and feature, expected incidents).
+
 Models without randomness (the baselines and the Hawkes MLE) are fitted once and their
 scores repeated for every seed (std 0, marked ``deterministic``).
 """
 
 from __future__ import annotations
 
-import time
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +38,10 @@ import pandas as pd
 
 from fase.evaluation.fairness import error_parity, risk_fairness
 from fase.io import write_json, write_text
+from fase.runtime import configure_threads
 from fase.zoo.base import Forecaster, score_distribution
 from fase.zoo.data import ForecastData
+from fase.zoo.neural import NeuralForecaster
 from fase.zoo.registry import ZooSettings, create
 from fase.zoo.targets import RiskLevels, level_scores, per_type_mae
 
@@ -105,6 +113,57 @@ def score_model(
     return scores, per_type
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """One fitted (model, seed): what the leaderboard needs of it."""
+
+    family: str
+    objective: str
+    scores: dict[str, float]
+    per_type: dict[str, float]
+    seconds: float
+    parameters: int
+
+
+@dataclass(frozen=True)
+class _Bench:
+    """What every fit of a comparison shares (sent once to each worker process)."""
+
+    data: ForecastData
+    levels: RiskLevels
+    shares: np.ndarray | None
+    settings: ZooSettings
+    out_dir: Path
+
+
+def _fit_and_score(bench: _Bench, name: str, seed: int, explain: bool) -> _Fit:
+    """Fit ``name`` with ``seed``, score it on the test split, explain it if asked."""
+    model = create(name, bench.settings)
+    report = model.fit(bench.data, seed=seed, out_dir=bench.out_dir / "models" / name / str(seed))
+    scores, per_type = score_model(model, bench.data, bench.levels, bench.shares)
+    if explain and isinstance(model, NeuralForecaster):
+        write_explanation(model, bench.data, bench.out_dir / "explanations" / name)
+    return _Fit(
+        model.family, model.objective, scores, per_type, report.seconds, model.num_parameters
+    )
+
+
+_WORKER_BENCH: _Bench | None = None
+
+
+def _start_worker(bench: _Bench) -> None:
+    """Worker initialiser: one torch thread, and the shared bench kept for every job."""
+    global _WORKER_BENCH
+    configure_threads(1)
+    _WORKER_BENCH = bench
+
+
+def _fit_in_worker(name: str, seed: int, explain: bool) -> _Fit:
+    if _WORKER_BENCH is None:
+        raise RuntimeError("worker was not initialised")
+    return _fit_and_score(_WORKER_BENCH, name, seed, explain)
+
+
 def compare(
     data: ForecastData,
     models: Sequence[str],
@@ -112,41 +171,68 @@ def compare(
     settings: ZooSettings,
     out_dir: Path,
     say: Callable[[str], None] = lambda _msg: None,
+    *,
+    explain: bool = True,
+    workers: int = 1,
 ) -> Comparison:
-    """Fit and score every model for every seed; write the leaderboard files to ``out_dir``."""
-    levels = RiskLevels.from_data(data)
-    shares = type_shares(data)
+    """Fit and score every model for every seed; write the leaderboard files to ``out_dir``
+    (and, with ``explain``, the first seed's attributions of every neural model).
+
+    ``workers`` > 1 runs the fits in that many processes of one torch thread each (the
+    fits are independent; small networks use one core well and two less so). The
+    numbers then differ from a one-process run only by float rounding (thread count).
+    """
+    bench = _Bench(data, RiskLevels.from_data(data), type_shares(data), settings, out_dir)
+    jobs = [
+        (name, seed, explain and seed == seeds[0])
+        for name in models
+        for seed in (seeds[:1] if _is_deterministic(name, settings) else seeds)
+    ]
+    if workers > 1:  # the slowest (networks, listed last) first: less idle time at the end
+        jobs.reverse()
+    fits: dict[tuple[str, int], _Fit] = {}
+
+    def done(name: str, seed: int, fit: _Fit) -> None:
+        fits[name, seed] = fit
+        say(
+            f"{name} seed {seed}: NLL {fit.scores['nll']:.4f}, MAE {fit.scores['mae']:.4f}"
+            f" (fitted in {fit.seconds:.1f} s)"
+        )
+
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(bench,)
+        ) as pool:
+            futures = {pool.submit(_fit_in_worker, *job): job for job in jobs}
+            for future in as_completed(futures):
+                name, seed, _ = futures[future]
+                done(name, seed, future.result())
+    else:
+        for name, seed, explained in jobs:
+            done(name, seed, _fit_and_score(bench, name, seed, explained))
+
     rows: list[dict[str, object]] = []
     type_rows: list[dict[str, object]] = []
     for name in models:
-        fitted_once: tuple[dict[str, float], dict[str, float], float, int] | None = None
+        deterministic = _is_deterministic(name, settings)
         for seed in seeds:
-            model = create(name, settings)
-            deterministic = model.family in DETERMINISTIC_FAMILIES
-            if fitted_once is None or not deterministic:
-                started = time.perf_counter()
-                report = model.fit(data, seed=seed, out_dir=out_dir / "models" / name / str(seed))
-                scores, per_type = score_model(model, data, levels, shares)
-                fitted_once = (scores, per_type, report.seconds, model.num_parameters)
-                say(
-                    f"{name} seed {seed}: NLL {scores['nll']:.4f}, MAE {scores['mae']:.4f}"
-                    f" ({time.perf_counter() - started:.1f} s)"
-                )
-            scores, per_type, seconds, parameters = fitted_once
+            fit = fits[name, seeds[0] if deterministic else seed]
             rows.append(
                 {
                     "model": name,
-                    "family": model.family,
-                    "objective": model.objective,
+                    "family": fit.family,
+                    "objective": fit.objective,
                     "deterministic": deterministic,
                     "seed": seed,
-                    **scores,
-                    "parameters": parameters,
-                    "train_seconds": seconds,
+                    **fit.scores,
+                    "parameters": fit.parameters,
+                    "train_seconds": fit.seconds,
                 }
             )
             type_rows.extend(
-                {"model": name, "seed": seed, "category": k, "mae": v} for k, v in per_type.items()
+                {"model": name, "seed": seed, "category": k, "mae": v}
+                for k, v in fit.per_type.items()
             )
     runs = pd.DataFrame(rows)
     per_type_table = (
@@ -157,6 +243,26 @@ def compare(
     comparison = Comparison(runs, leaderboard_table(runs), per_type_table)
     write_comparison(comparison, out_dir)
     return comparison
+
+
+def write_explanation(model: NeuralForecaster, data: ForecastData, out_dir: Path) -> None:
+    """``model``'s test-split attributions: the two figures and ``attributions.csv``
+    (rows: areas by id, columns: features; mean |attribution| in expected incidents)."""
+    from fase.explain.plots import save_attribution_figures
+
+    attribution = model.explain(data)
+    save_attribution_figures(attribution, out_dir, area_names=data.graph.node_ids)
+    table = pd.DataFrame(
+        attribution.by_area(),
+        index=pd.Index(data.graph.node_ids, name="area"),
+        columns=attribution.feature_names,
+    )
+    write_text(out_dir / "attributions.csv", table.to_csv())
+
+
+def _is_deterministic(name: str, settings: ZooSettings) -> bool:
+    """Whether model ``name`` has no randomness (fitted once, scores repeated per seed)."""
+    return create(name, settings).family in DETERMINISTIC_FAMILIES
 
 
 def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:

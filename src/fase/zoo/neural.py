@@ -14,11 +14,14 @@ import tempfile
 import time
 from abc import abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
 from fase.config.training import TrainingConfig
+from fase.errors import FaseInputError
 from fase.models.distributions import CountDistribution
 from fase.training.engine import fit
 from fase.training.forecast import forecast_span
@@ -26,6 +29,9 @@ from fase.training.pipeline import split_windows
 from fase.training.windows import CountSeries
 from fase.zoo.base import FitReport, Forecaster
 from fase.zoo.data import ForecastData
+
+if TYPE_CHECKING:
+    from fase.explain.attributions import Attribution
 
 
 class NeuralForecaster(Forecaster):
@@ -83,3 +89,23 @@ class NeuralForecaster(Forecaster):
         forecast = forecast_span(self.module, series, start, end, warmup=self.warmup(self.module))
         params = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in forecast.params.items()}
         return self.module.distribution(params)
+
+    def explain(
+        self, data: ForecastData, windows: int = 4, bins: int = 24, n_steps: int = 32
+    ) -> Attribution:
+        """Integrated-Gradients attributions of ``windows`` test-split forecasts of ``bins``
+        bins each, evenly spread over the test split (each with its exact warm-up), of the
+        expected count summed over all areas (:func:`fase.explain.explain_windows`)."""
+        from fase.explain.attributions import explain_windows
+
+        if self.module is None:
+            raise RuntimeError(f"{self.name}: call fit() before explain()")
+        warmup = self.warmup(self.module)
+        start, end = data.bounds("test")
+        first = max(start, warmup)
+        if end - first < bins:
+            raise FaseInputError(
+                "test split", f"has fewer than {bins} bins after {warmup} warm-up bins"
+            )
+        starts = np.linspace(first, end - bins, windows).round().astype(np.int64)
+        return explain_windows(self.module, data, starts, bins, warmup=warmup, n_steps=n_steps)

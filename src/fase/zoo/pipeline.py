@@ -17,7 +17,7 @@ from fase.zoo.registry import ZooSettings
 
 # The comparison's shared training budget (every neural model): a fixed, modest number of
 # epochs with early stopping, so that 3 seeds × all models fit in 30 min on 2 cores.
-COMPARE_TRAINING = {"epochs": 8, "early_stopping_patience": 3, "plateau_patience": 2}
+COMPARE_TRAINING = {"epochs": 6, "early_stopping_patience": 3, "plateau_patience": 2}
 # --quick: two epochs on every 8th window (a smoke run, not a result).
 QUICK_TRAINING = {"epochs": 2, "stride": 256, "early_stopping_patience": None}
 
@@ -38,11 +38,17 @@ def run_compare(
     *,
     quick: bool = False,
     epochs: int | None = None,
+    explain: bool = True,
+    workers: int | None = None,
     say: Callable[[str], None] = lambda _msg: None,
 ) -> Comparison:
     """Build the data (if ``out_dir`` has none), compare ``models`` over ``seeds`` seeds
     (``cfg.seed``, ``cfg.seed + 1``, …) and write ``config.yaml``, ``run_info.json``
-    and the leaderboard files into ``out_dir``."""
+    and the leaderboard files (and with ``explain`` the attributions) into ``out_dir``.
+
+    ``workers``: processes of one torch thread each that share the fits (default
+    ``training.threads``: as many one-thread processes as the run's threads); 1: every
+    fit in this process with ``training.threads`` threads."""
     cfg = cfg.model_copy(
         update={
             "data": cfg.data.model_copy(update={"crime_type_channels": True}),
@@ -50,12 +56,19 @@ def run_compare(
         }
     )
     configure_threads(cfg.training.threads)
+    workers = cfg.training.threads if workers is None else workers
     if not (out_dir / "data" / "tensors.npz").is_file():
         say("Phases 1–2: data and graph …")
         run_data_phases(cfg, out_dir)
     write_run_info(
-        out_dir, cfg, "compare", {"models": list(models), "seeds": seeds, "quick": quick}
+        out_dir,
+        cfg,
+        "compare",
+        {"models": list(models), "seeds": seeds, "quick": quick, "workers": workers},
     )
     data = ForecastData.from_run(out_dir, cfg.dataset.areas.projected_crs)
     settings = ZooSettings(training=cfg.training, quick=quick)
-    return compare(data, models, [cfg.seed + k for k in range(seeds)], settings, out_dir, say=say)
+    seed_list = [cfg.seed + k for k in range(seeds)]
+    return compare(
+        data, models, seed_list, settings, out_dir, say=say, explain=explain, workers=workers
+    )

@@ -1,0 +1,65 @@
+"""Smoke test: ``fase compare --quick`` on the embedded data, every model, two seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fase.cli import app
+from fase.io import read_json
+from fase.training.pipeline import load_run_config
+from fase.zoo.data import ForecastData
+from fase.zoo.registry import available_models
+
+DETERMINISTIC = ("historical_average", "seasonal_naive", "poisson_glm", "hawkes")
+
+
+def _historical_average_mae(data: ForecastData) -> float:
+    """Test-split MAE of the hour-of-week training mean (floor 0.5 / bins), by pandas."""
+    start, end = data.bounds("train")
+    slots = data.season_index()
+    train = pd.DataFrame(data.y[:, start:end].T).groupby(slots[start:end])
+    mean = np.maximum(train.sum(), 0.5) / train.count()  # (slot, N)
+    test_start, test_end = data.bounds("test")
+    predicted = mean.reindex(slots[test_start:test_end]).to_numpy()  # (T_test, N)
+    return float(np.abs(data.y[:, test_start:test_end].T - predicted).mean())
+
+
+def test_quick_compare_writes_the_leaderboard_of_every_model(tmp_path: Path) -> None:
+    out = tmp_path / "compare"
+    result = CliRunner().invoke(app, ["compare", "--quick", "--seeds", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"leaderboard: {out / 'leaderboard.md'} (10 models)" in result.output
+    for name in ("leaderboard.md", "leaderboard.csv", "runs.csv", "per_type_mae.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "leaderboard.png").stat().st_size > 10_000
+
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(runs["model"].unique()) == sorted(available_models())
+    assert len(runs) == 2 * len(available_models())
+    assert set(runs["seed"]) == {42, 43}
+    board = pd.read_csv(out / "leaderboard.csv").set_index("model")
+    assert list(board["nll"]) == sorted(board["nll"])
+    for name in DETERMINISTIC:
+        assert board.loc[name, "nll_std"] == 0.0
+
+    assert read_json(out / "run_info.json")["commands"][-1]["seeds"] == 2
+    cfg = load_run_config(out)
+    data = ForecastData.from_run(out, cfg.dataset.areas.projected_crs)
+    assert data.type_names == ["VIOLENT", "THEFT", "DAMAGE"]
+    assert board.loc["historical_average", "mae"] == pytest.approx(
+        _historical_average_mae(data), rel=1e-9
+    )
+
+    neural = ("dnn", "crimenet", "gat_tcn", "stgnn", "fase_paper", "fase_default")
+    for name in neural:
+        explained = out / "explanations" / name
+        assert (explained / "attribution_features.png").is_file(), name
+        attributions = pd.read_csv(explained / "attributions.csv", index_col="area")
+        assert attributions.shape == (data.num_nodes, 13)
+        assert (attributions.to_numpy() >= 0).all() and attributions.to_numpy().sum() > 0
+    assert not (out / "explanations" / "hawkes").exists()
