@@ -71,7 +71,11 @@ def run_pipeline(
         # The study's variants include the configured policy: no need to simulate it twice.
         with phase("Phase 5: simulation and policy study"):
             study = run_policy_study(
-                trained, cfg.simulation, cfg.allocation, workers=cfg.training.threads
+                trained,
+                cfg.simulation,
+                cfg.allocation,
+                floor_share=cfg.simulation.study_floor_share,
+                workers=cfg.training.threads,
             )
         main = scenario_name(cfg.simulation, cfg.allocation)
         if main in set(study["scenario"]):

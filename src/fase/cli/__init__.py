@@ -58,6 +58,7 @@ def _register() -> None:
     from fase.cli.data import data_command
     from fase.cli.report import report_command
     from fase.cli.run import run_command
+    from fase.cli.serve import serve_command
     from fase.cli.simulate import simulate_command
     from fase.cli.train import evaluate_command, train_command
 
@@ -78,6 +79,11 @@ def _register() -> None:
         "compare": (
             compare_command,
             "Model zoo: baselines, DNN, LSTM, GAT+TCN and FASE variants on one leaderboard.",
+        ),
+        "serve": (
+            serve_command,
+            "Live forecasting service: HTTP API for incidents, next-period forecast, patrols "
+            "and fairness, and a live map.",
         ),
     }
     for name, (function, help_text) in commands.items():

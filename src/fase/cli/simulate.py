@@ -63,11 +63,18 @@ def simulate_command(
         str | None, typer.Option(help="Output folder under simulation/ (default: mode-policy).")
     ] = None,
     study: Annotated[
-        bool, typer.Option("--study", help="Run every policy, with and without a floor.")
+        bool,
+        typer.Option(
+            "--study", help="Run every policy (and each with a patrol floor, see --floor-share)."
+        ),
     ] = False,
     floor_share: Annotated[
-        float, typer.Option(help="--study: floor = share × budget / areas.")
-    ] = 0.25,
+        float | None,
+        typer.Option(
+            help="--study: also every policy with floor = share × budget / areas, 0 for none "
+            "(default: simulation.study_floor_share)."
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="Torch device for retraining (cpu, cuda).")] = "cpu",
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
 ) -> None:
@@ -112,7 +119,7 @@ def simulate_command(
             run,
             sim,
             allocation,
-            floor_share=floor_share,
+            floor_share=sim.study_floor_share if floor_share is None else floor_share,
             device=device,
             workers=threads or run.cfg.training.threads,
             on_variant=lambda variant: typer.echo(f"simulated {variant}"),

@@ -45,7 +45,10 @@ class SimulationConfig(Strict):
             adaptive, the rest of the period until a pass settles a single bin, then
             one bin per pass; see docs/simulation.md).
         policy_study: whether ``fase run`` also simulates every allocation policy
-            (rolling mode only; the study multiplies Phase 5's cost by eight).
+            (rolling mode only; the study multiplies Phase 5's cost by four, eight with
+            floors).
+        study_floor_share: the study also runs every policy with the patrol floor
+            share·B/N (0: no floor variants).
     """
 
     mode: Literal["paper", "rolling"] = "rolling"
@@ -61,6 +64,7 @@ class SimulationConfig(Strict):
     interval: float = Field(0.95, gt=0.0, lt=1.0)
     forecast_block: int | None = Field(None, ge=1)
     policy_study: bool = True  # `fase run` (rolling mode): simulate every policy as well
+    study_floor_share: float = Field(0.25, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:

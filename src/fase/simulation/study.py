@@ -2,9 +2,10 @@
 patrol floor, tabulated as detection gap against coverage and DIR.
 
 Variants: each policy of :data:`fase.allocation.POLICIES` (paper, proportional,
-diminishing, detection_parity) with floor 0 and with floor f = share·B/N (a share of
-the budget spread evenly over the N areas; default share 0.25). Each variant writes its
-own ``simulation/<mode>-<policy>[-floor]/``; the study writes
+diminishing, detection_parity) with floor 0 and, unless the share is 0, with floor
+f = share·B/N (a share of the budget spread evenly over the N areas;
+``simulation.study_floor_share``: 0.25, and 0 in the default preset's ``fase run``).
+Each variant writes its own ``simulation/<mode>-<policy>[-floor]/``; the study writes
 ``simulation/policy_study.csv`` and ``.md`` with one row per variant: the means over
 cycles of the history columns in :data:`STUDY_COLUMNS` (replicate means when R > 1).
 

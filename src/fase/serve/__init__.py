@@ -1,0 +1,12 @@
+"""Live forecasting service: incidents in over HTTP, next-period forecast and patrols out.
+
+:func:`create_app` builds the FastAPI application of one trained run (``fase serve``):
+accepted incidents are stored in SQLite (:mod:`fase.serve.storage`), counted into the
+run's bins (:mod:`fase.serve.timeline`, :mod:`fase.serve.placement`), and the next
+period is forecast with the run's model (:mod:`fase.serve.forecast`), allocated with the
+allocation policies and scored with their metrics (:mod:`fase.serve.state`).
+"""
+
+from fase.serve.app import create_app, default_db
+
+__all__ = ["create_app", "default_db"]

@@ -1,0 +1,272 @@
+"""The HTTP API of the live service (FastAPI); :func:`create_app` builds it for one run.
+
+==========================  ===================================================
+``POST /incidents``         store a batch (idempotent by id), answer the counts
+``GET /forecast``           next period: E[Y] and distribution parameters (L, N)
+``GET /allocation``         patrol (L, N) under ``policy`` and ``budget``
+``GET /fairness``           DIR, Gini, coverage, detection by group, of that patrol
+``GET /health``             liveness, incidents stored, next period start
+``GET /areas.geojson``      the run's areas (node order) with their group
+``GET /``                   the live map (one self-contained HTML page)
+``GET /openapi.json``       the schema (``/docs`` renders it)
+==========================  ===================================================
+
+Bad input never answers 500: malformed JSON is 400; a missing or mistyped field, a bad
+timestamp, an unknown policy or a batch whose every row is rejected is 422; a body over
+``MAX_BODY_BYTES`` is 413. Every 4xx body is :class:`~fase.serve.schemas.ErrorOut`, each
+problem naming its field (``incidents[3].occurred_at``) and row. A batch with some usable
+rows stores those and lists the others under ``rejected`` (200).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from fase.config.allocation import AllocationConfig, PolicyName
+from fase.errors import FaseInputError
+from fase.serve.page import live_map_page
+from fase.serve.schemas import (
+    AllocationOut,
+    ErrorOut,
+    FairnessOut,
+    ForecastOut,
+    HealthOut,
+    IncidentBatch,
+    IngestOut,
+    Problem,
+)
+from fase.serve.state import LiveState
+
+MAX_BODY_BYTES = 16 * 2**20
+BUDGET_RANGE = (1e-6, 1e9)  # patrol units per bin; HiGHS fails on absurd scales (1e300)
+DB_FILE = Path("serve") / "incidents.sqlite"
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 413, 422)}
+
+
+def allocation_config(
+    request: Request,
+    policy: Annotated[PolicyName | None, Query(description="default: the run's")] = None,
+    budget: Annotated[
+        float | None,
+        Query(
+            ge=BUDGET_RANGE[0],
+            le=BUDGET_RANGE[1],
+            allow_inf_nan=False,
+            description="patrol units per bin",
+        ),
+    ] = None,
+) -> AllocationConfig:
+    """The run's allocation settings with the query's policy and budget."""
+    base: AllocationConfig = request.app.state.live.run.cfg.allocation
+    given = {k: v for k, v in {"policy": policy, "budget": budget}.items() if v is not None}
+    try:
+        return AllocationConfig.model_validate({**base.model_dump(), **given})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "budget"
+        raise FaseInputError(field, error["msg"]) from None
+
+
+Config = Annotated[AllocationConfig, Depends(allocation_config)]
+
+
+def default_db(run_dir: str | Path) -> Path:
+    """``RUN_DIR/serve/incidents.sqlite``."""
+    return Path(run_dir) / DB_FILE
+
+
+def create_app(
+    run_dir: str | Path, db_path: str | Path | None = None, *, period: str | None = None
+) -> FastAPI:
+    """The service for a trained run; loads the run and opens the database now.
+
+    Args:
+        run_dir: a run trained with ``fase train``.
+        db_path: SQLite file of accepted incidents (default :func:`default_db`).
+        period: forecast period, e.g. ``"1d"`` (default: the run's ``simulation.period``).
+
+    Raises:
+        FaseInputError: the run or the database cannot be used.
+    """
+    state = LiveState.open(run_dir, db_path or default_db(run_dir), period)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="FASE live forecasting service",
+        summary=f"run {Path(run_dir).resolve().name}: incidents in, forecast and patrols out",
+        lifespan=lifespan,
+    )
+    app.state.live = state
+    _add_error_handlers(app)
+    _add_routes(app, state)
+    return app
+
+
+def _add_routes(app: FastAPI, state: LiveState) -> None:
+    areas_json = _areas_geojson(state).encode()
+    page = live_map_page(Path(state.run.run_dir).resolve().name)
+
+    @app.get("/health", response_model=HealthOut)
+    def health() -> HealthOut:
+        return HealthOut(
+            status="ok",
+            run=str(state.run.run_dir),
+            areas=len(state.area_ids),
+            incidents_stored=state.incidents_stored,
+            next_period_start=state.next_period_start(),
+        )
+
+    @app.post("/incidents", response_model=IngestOut, responses=ERRORS)
+    def post_incidents(batch: IncidentBatch) -> IngestOut | JSONResponse:
+        result = state.ingest(batch.incidents, time.time_ns())
+        if result.accepted + result.duplicates == 0:
+            return _error(422, result.rejected)
+        return result
+
+    @app.get("/forecast", response_model=ForecastOut, responses=ERRORS)
+    def forecast() -> Response:
+        def build() -> ForecastOut:
+            span = state.forecast()
+            return ForecastOut(
+                period=state.period(),
+                areas=state.area_ids,
+                distribution=state.run.cfg.model.distribution,
+                expected=span.expected.tolist(),
+                params={k: v.tolist() for k, v in span.params.items()},
+                period_total=span.expected.astype(float).sum(axis=0).tolist(),
+                incidents_stored=state.incidents_stored,
+            )
+
+        return _json(state.cached_json("forecast", build))
+
+    @app.get("/allocation", response_model=AllocationOut, responses=ERRORS)
+    def allocation(config: Config) -> Response:
+        def build() -> AllocationOut:
+            result = state.allocation(config)
+            return AllocationOut(
+                policy=config.policy,
+                budget=config.budget,
+                risk=config.risk,
+                period=state.period(),
+                areas=state.area_ids,
+                patrol=result.patrol.tolist(),
+                period_total=result.patrol.sum(axis=0).tolist(),
+                incidents_stored=state.incidents_stored,
+            )
+
+        return _json(state.cached_json(("allocation", config.model_dump_json()), build))
+
+    @app.get("/fairness", response_model=FairnessOut, responses=ERRORS)
+    def fairness(config: Config) -> Response:
+        def build() -> FairnessOut:
+            metrics, groups = state.fairness(state.allocation(config))
+            return FairnessOut(
+                policy=config.policy,
+                budget=config.budget,
+                metrics=metrics,
+                groups=groups,
+                incidents_stored=state.incidents_stored,
+            )
+
+        return _json(state.cached_json(("fairness", config.model_dump_json()), build))
+
+    @app.get("/areas.geojson", responses={200: {"content": {"application/geo+json": {}}}})
+    def areas() -> Response:
+        return Response(areas_json, media_type="application/geo+json")
+
+    @app.get("/", response_class=HTMLResponse)
+    def live_map() -> HTMLResponse:
+        return HTMLResponse(page)
+
+
+def _areas_geojson(state: LiveState) -> str:
+    frame = state.locator.areas.frame[["area_id", "name", "geometry"]].copy()
+    labels = [
+        "minority" if m else "majority" if j else "unknown"
+        for m, j in zip(state.groups.minority, state.groups.majority, strict=True)
+    ]
+    frame["group"] = labels
+    return frame.to_json(drop_id=True)
+
+
+def _json(content: bytes) -> Response:
+    return Response(content, media_type="application/json")
+
+
+def _error(status: int, problems: list[Problem]) -> JSONResponse:
+    return JSONResponse(ErrorOut(detail=problems).model_dump(mode="json"), status_code=status)
+
+
+def _field(loc: tuple[Any, ...]) -> tuple[str, int | None]:
+    """``("body", "incidents", 3, "lat")`` → ``("incidents[3].lat", 3)``."""
+    parts = [p for p in loc if p not in ("body", "query")] if len(loc) > 1 else list(loc)
+    text, row = "", None
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            row = part if row is None else row
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "body", row
+
+
+def _row_id(exc: RequestValidationError, row: int | None) -> str | None:
+    """The ``id`` the client gave row ``row`` of the batch, if it is a string."""
+    try:
+        value = exc.body["incidents"][row]["id"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            if error.get("type") == "json_invalid":
+                where = error["loc"][-1] if len(error["loc"]) > 1 else "?"
+                detail = error.get("ctx", {}).get("error", "invalid JSON")
+                problem = f"malformed JSON at character {where}: {detail}"
+                return _error(400, [Problem(field="body", problem=problem)])
+            field, row = _field(tuple(error["loc"]))
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(Problem(field=field, problem=message, row=row, id=_row_id(exc, row)))
+        return _error(422, problems)
+
+    @app.exception_handler(FaseInputError)
+    async def input_error(_request: Request, exc: FaseInputError) -> JSONResponse:
+        problem = exc.problem + (f" ({exc.hint})" if exc.hint else "")
+        return _error(422, [Problem(field=exc.source, problem=problem)])
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        field = "body" if exc.status_code == 400 else "request"
+        return _error(exc.status_code, [Problem(field=field, problem=str(exc.detail))])
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit():
+            problem = f"Content-Length {length!r} is not a number of bytes"
+            return _error(400, [Problem(field="body", problem=problem)])
+        if int(length) > MAX_BODY_BYTES:
+            problem = f"the body has {length} bytes; at most {MAX_BODY_BYTES} are accepted"
+            return _error(413, [Problem(field="body", problem=problem)])
+        return await call_next(request)
