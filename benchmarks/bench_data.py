@@ -18,6 +18,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,22 +31,34 @@ from fase.phases import run_data_phases
 
 ORIGIN = (440_000.0, 4_630_000.0)  # UTM 16N
 CRS = "EPSG:32616"
+SIDE = 1000.0  # m, side of a square area
 
 
 def synthetic_city(
     root: Path, n_incidents: int, n_cols: int = 20, n_rows: int = 10, seed: int = 0
 ) -> Path:
-    """Write polygons, demographics and an incident CSV; return a config YAML path."""
+    """Write polygons, demographics and an incident CSV; return a config JSON path."""
     rng = np.random.default_rng(seed)
-    side = 1000.0
+    write_areas(root, n_cols, n_rows, rng)
+    csv = root / "incidents.csv"
+    with open(csv, "w", encoding="utf-8") as handle:
+        handle.write("CrimeDateTime,Latitude,Longitude,Description\n")
+        for batch in incident_batches(n_incidents, rng, n_cols, n_rows):
+            batch["time"] = batch["time"].dt.strftime("%Y-%m-%d %H:%M:%S")
+            batch.to_csv(handle, header=False, index=False)
+    return city_config(root, n_incidents, str(csv))
+
+
+def write_areas(root: Path, n_cols: int, n_rows: int, rng: np.random.Generator) -> None:
+    """``areas.geojson``: a grid of n_cols × n_rows 1 km squares with random demographics."""
     cells = [
         {
             "area": r * n_cols + c + 1,
             "geometry": box(
-                ORIGIN[0] + c * side,
-                ORIGIN[1] + r * side,
-                ORIGIN[0] + (c + 1) * side,
-                ORIGIN[1] + (r + 1) * side,
+                ORIGIN[0] + c * SIDE,
+                ORIGIN[1] + r * SIDE,
+                ORIGIN[0] + (c + 1) * SIDE,
+                ORIGIN[1] + (r + 1) * SIDE,
             ),
         }
         for r in range(n_rows)
@@ -58,35 +71,38 @@ def synthetic_city(
     areas["poverty_pct"] = rng.uniform(0, 40, n)
     areas.to_file(root / "areas.geojson", driver="GeoJSON")
 
+
+def incident_batches(
+    n_incidents: int,
+    rng: np.random.Generator,
+    n_cols: int,
+    n_rows: int,
+    batch_rows: int = 2_000_000,
+) -> Iterator[pd.DataFrame]:
+    """Uniform random incidents over the grid in 2016–2018, ``batch_rows`` at a time: columns
+    ``time`` (naive local datetime64, whole minutes), ``lat``, ``lon`` (degrees, 6 decimals)
+    and ``type`` (``THEFT``)."""
     start = pd.Timestamp("2016-01-01").value
     span = pd.Timestamp("2019-01-01").value - start
-    chunk = 2_000_000
-    csv = root / "incidents.csv"
-    with open(csv, "w", encoding="utf-8") as handle:
-        handle.write("CrimeDateTime,Latitude,Longitude,Description\n")
-        for offset in range(0, n_incidents, chunk):
-            m = min(chunk, n_incidents - offset)
-            x = ORIGIN[0] + rng.uniform(0, n_cols * side, m)
-            y = ORIGIN[1] + rng.uniform(0, n_rows * side, m)
-            pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=CRS).to_crs("EPSG:4326")
-            times = pd.to_datetime(
-                start + rng.integers(0, span, m) // 60_000_000_000 * 60_000_000_000
-            )
-            frame = pd.DataFrame(
-                {
-                    "t": times.strftime("%Y-%m-%d %H:%M:%S"),
-                    "lat": pts.y.round(6),
-                    "lon": pts.x.round(6),
-                    "d": "THEFT",
-                }
-            )
-            frame.to_csv(handle, header=False, index=False)
+    for offset in range(0, n_incidents, batch_rows):
+        m = min(batch_rows, n_incidents - offset)
+        x = ORIGIN[0] + rng.uniform(0, n_cols * SIDE, m)
+        y = ORIGIN[1] + rng.uniform(0, n_rows * SIDE, m)
+        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=CRS).to_crs("EPSG:4326")
+        times = pd.to_datetime(start + rng.integers(0, span, m) // 60_000_000_000 * 60_000_000_000)
+        yield pd.DataFrame(
+            {"time": times, "lat": pts.y.round(6), "lon": pts.x.round(6), "type": "THEFT"}
+        )
+
+
+def city_config(root: Path, n_incidents: int, incidents: str, **fields: object) -> Path:
+    """``config.json`` for the synthetic city with the given incident source."""
     config = {
         "dataset": {
             "name": f"synthetic-{n_incidents}",
             "timezone": "America/Chicago",
             "calendar": {"start": "2016-01-01", "end": "2019-01-01"},
-            "incidents": {"path": str(csv), "format": "fase_processed"},
+            "incidents": {"path": incidents, "format": "fase_processed", **fields},
             "areas": {"path": str(root / "areas.geojson"), "id_column": "area"},
             "demographics": {
                 "id_column": "area",
@@ -146,10 +162,9 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     keys = [
         "total_s",
-        "reading incidents",
+        "opening incidents",
         "loading areas",
-        "assigning incidents to areas",
-        "binning",
+        "reading, assigning and binning incidents",
         "demographics",
         "features",
         "writing artefacts",

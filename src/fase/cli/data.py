@@ -10,17 +10,22 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.data.parquet import is_url
 from fase.errors import FaseInputError
 from fase.runinfo import new_run_dir, write_run_info
 
 
 def path_overrides(
-    incidents: Path | None, polygons: Path | None, demographics: Path | None
+    incidents: str | None, polygons: Path | None, demographics: Path | None
 ) -> dict[str, Any]:
-    """Dataset overrides for files given on the command line (absolute paths)."""
+    """Dataset overrides for files given on the command line (absolute paths; the
+    incidents may also be an fsspec URL such as ``s3://bucket/incidents/``, kept as is)."""
     dataset: dict[str, Any] = {}
+    if incidents is not None and is_url(incidents):
+        dataset["incidents"] = {"path": incidents}
+        incidents = None
     for key, value in (
-        ("incidents", incidents),
+        ("incidents", None if incidents is None else Path(incidents)),
         ("areas", polygons),
         ("demographics", demographics),
     ):
@@ -35,7 +40,11 @@ def path_overrides(
 
 def data_command(
     incidents: Annotated[
-        Path | None, typer.Option(help="Incident CSV (format from the dataset/config).")
+        str | None,
+        typer.Option(
+            help="Incidents: a CSV, a Parquet file or dataset directory, or an fsspec URL "
+            "(s3://…, gs://…; format from the dataset/config)."
+        ),
     ] = None,
     polygons: Annotated[
         Path | None, typer.Option(help="Area polygons (GeoJSON, shapefile, zip).")

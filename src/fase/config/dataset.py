@@ -10,7 +10,7 @@ shipped inside the package.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,9 +56,22 @@ class ColumnMap(Strict):
 
 
 class IncidentSource(Strict):
-    """An incident file and how to read it."""
+    """An incident file (or Parquet dataset) and how to read it.
+
+    ``path`` is a local CSV file, a Parquet file, a directory of (hive-)partitioned
+    Parquet files, or an fsspec URL of Parquet data (``s3://bucket/prefix/``);
+    ``storage`` says which (``auto``: Parquet for a directory, a URL's directory, a
+    ``.parquet``/``.parq``/``.pq`` name or a file with the Parquet magic bytes, else CSV).
+    ``format`` and ``columns`` apply to both; the CSV-only fields (``header``, ``names``,
+    ``delimiter``) are ignored for Parquet. ``storage_options`` go to the fsspec
+    filesystem of a URL (keep credentials in the environment, not here: the resolved
+    config is saved with every run). See ``docs/scale.md``.
+    """
 
     path: str
+    storage: Literal["auto", "csv", "parquet"] = "auto"
+    storage_options: dict[str, Any] = Field(default_factory=dict)  # e.g. {anon: true}
+    batch_rows: int | None = Field(None, ge=1)  # rows per batch (memory bound); None: 1,000,000
     format: IncidentFormat = "mapped"
     columns: ColumnMap | None = None
     header: bool | None = None  # None: the format's default

@@ -72,7 +72,10 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_path(raw: str, relative_to: Path) -> str:
-    """Expand ``embedded:``, ``{data_root}`` and ``~``; make relative paths absolute."""
+    """Expand ``embedded:``, ``{data_root}`` and ``~``; make relative paths absolute.
+    URLs (``s3://…``, ``file://…``) are kept as they are."""
+    if "://" in raw:
+        return raw
     if raw.startswith("embedded:"):
         return str(EMBEDDED_DIR / raw.removeprefix("embedded:"))
     if "{data_root}" in raw:

@@ -116,8 +116,13 @@ class ReadSettings:
     time_precision: Precision
 
 
-def read_settings(source: IncidentSource, path: Path) -> ReadSettings:
-    """Resolve the effective settings for ``source`` (raises on an unusable format or config)."""
+def read_settings(
+    source: IncidentSource, path: Path | str, require_formats: bool = True
+) -> ReadSettings:
+    """Resolve the effective settings for ``source`` (raises on an unusable format or config).
+
+    ``require_formats=False`` (Parquet, whose time column may be typed) leaves the check
+    that strptime formats exist to the reader, once it knows the column's type."""
     spec = FORMATS.get(source.format)
     if spec is None:
         raise FaseInputError(
@@ -134,7 +139,7 @@ def read_settings(source: IncidentSource, path: Path) -> ReadSettings:
             "give at least incidents.columns.datetime (or date), lat and lon",
         )
     formats = source.datetime_formats or spec.datetime_formats
-    if not formats:
+    if not formats and require_formats:
         raise FaseInputError(
             path,
             f"format {source.format!r} needs incidents.datetime_formats",

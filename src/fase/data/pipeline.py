@@ -1,5 +1,10 @@
 """Phase 1 orchestration: incidents → areas → demographics → tensors, and the
-dataset table (the paper's Table 1 plus every row dropped, by reason)."""
+dataset table (the paper's Table 1 plus every row dropped, by reason).
+
+Incidents are streamed: each cleaned batch is assigned to areas and binned, and its
+counts are added to the (N, T[, C]) count tensors; no step holds all incidents, so
+memory is bounded by the batch size and the tensors, plus the 16 bytes per distinct
+incident of duplicate detection (``docs/scale.md``)."""
 
 from __future__ import annotations
 
@@ -14,10 +19,10 @@ import pandas as pd
 from fase.config import RunConfig, bins_per, parse_duration
 from fase.data.areas import Areas, JoinResult, assign_points, load_areas
 from fase.data.bins import DAY, BinGrid, make_grid
-from fase.data.crime_types import categorise
+from fase.data.crime_types import CATEGORIES, categorise
 from fase.data.demographics import Demographics, load_demographics
 from fase.data.features import FeatureSpec, build_features
-from fase.data.incidents import IncidentTable, read_incidents
+from fase.data.incidents import IncidentStream, IncidentSummary
 from fase.data.tensors import SPLITS, Tensors, fit_scaler, split_bounds
 from fase.errors import FaseInputError
 from fase.io import atomic_path
@@ -27,14 +32,42 @@ Progress = Callable[[str], None]
 
 
 @dataclass
+class JoinCounts:
+    """How the loaded incidents were assigned to areas: the totals of the per-batch
+    :class:`~fase.data.areas.JoinResult` counts (``inside + nearest + unassigned`` = loaded)."""
+
+    inside: int = 0
+    on_boundary_or_overlap: int = 0
+    nearest: int = 0
+    unassigned: int = 0
+
+    def add(self, join: JoinResult) -> None:
+        self.inside += join.inside
+        self.on_boundary_or_overlap += join.on_boundary_or_overlap
+        self.nearest += join.nearest
+        self.unassigned += join.unassigned
+
+
+@dataclass
+class IncidentCounts:
+    """Incidents per (node, bin) ``y`` (N, T) int32, per (node, bin, crime category)
+    ``y_types`` (N, T, C) int32 or None, the C category names, and the join totals."""
+
+    y: np.ndarray
+    y_types: np.ndarray | None
+    type_names: list[str]
+    join: JoinCounts
+
+
+@dataclass
 class Phase1Result:
     """Outputs of Phase 1 (in memory); :func:`write_phase1` saves them."""
 
     tensors: Tensors
     areas: Areas
     demographics: Demographics
-    incidents: IncidentTable
-    join: JoinResult
+    incidents: IncidentSummary
+    join: JoinCounts
     table: list[tuple[str, Any]]
 
 
@@ -85,10 +118,40 @@ def count_matrix(
     )
 
 
-def _crime_type_codes(types: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Category codes of each incident's crime type and the categories that occur
-    (:func:`fase.data.crime_types.categorise`)."""
-    return categorise(types)
+def count_incidents(
+    stream: IncidentStream,
+    areas: Areas,
+    grid: BinGrid,
+    predicate: str,
+    nearest_max_m: float,
+    by_type: bool,
+) -> IncidentCounts:
+    """Assign and bin ``stream``'s incidents batch by batch, adding up their counts.
+
+    With ``by_type``, incidents are also counted per crime category
+    (:func:`fase.data.crime_types.categorise`); only the categories that occur among
+    the loaded incidents are kept, in :data:`~fase.data.crime_types.CATEGORIES` order.
+    """
+    n, t = areas.n, grid.n_bins
+    y = np.zeros((n, t), dtype=np.int32)
+    y_types = np.zeros((n, t, len(CATEGORIES)), dtype=np.int32) if by_type else None
+    present = np.zeros(len(CATEGORIES), dtype=bool)
+    join = JoinCounts()
+    for batch in stream:
+        lon, lat = batch["lon"].to_numpy(), batch["lat"].to_numpy()
+        found = assign_points(lon, lat, areas, predicate, nearest_max_m)  # type: ignore[arg-type]
+        join.add(found)
+        bins = grid.assign(batch["time"])
+        y += count_matrix(found.node, bins, n, t)
+        if y_types is not None:
+            codes, names = categorise(batch["crime_type"])
+            category = np.array([CATEGORIES.index(name) for name in names], dtype=np.int64)
+            present[category] = True
+            y_types += count_matrix(found.node, bins, n, t, category[codes], len(CATEGORIES))
+    if y_types is not None:
+        y_types = np.ascontiguousarray(y_types[:, :, present])
+    names = [name for name, kept in zip(CATEGORIES, present, strict=True) if kept]
+    return IncidentCounts(y, y_types, names, join)
 
 
 def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Result:
@@ -96,27 +159,20 @@ def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Res
     say = progress or (lambda _msg: None)
     ds, method = cfg.dataset, cfg.data
 
-    say("reading incidents")
-    incidents = read_incidents(ds.incidents, ds.timezone, ds.calendar, ds.bbox, method.duplicates)
-    width, coarsened = effective_bin(cfg, incidents.time_precision)
+    say("opening incidents")
+    stream = IncidentStream(ds.incidents, ds.timezone, ds.calendar, ds.bbox, method.duplicates)
+    width, coarsened = effective_bin(cfg, stream.time_precision)
 
     say("loading areas")
     areas = load_areas(ds.areas, ds.bbox)
-    say("assigning incidents to areas")
-    frame = incidents.frame
-    radius = ds.areas.nearest_max_m if method.nearest_fallback else 0.0
-    join = assign_points(
-        frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, method.join_predicate, radius
-    )
-
-    say("binning")
+    say("reading, assigning and binning incidents")
     grid = make_grid(ds.calendar.start, ds.calendar.end, width, ds.timezone)
-    bins = grid.assign(frame["time"])
-    y = count_matrix(join.node, bins, areas.n, grid.n_bins)
-    y_types, type_names = None, []
-    if method.crime_type_channels:
-        codes, type_names = _crime_type_codes(frame["crime_type"])
-        y_types = count_matrix(join.node, bins, areas.n, grid.n_bins, codes, len(type_names))
+    radius = ds.areas.nearest_max_m if method.nearest_fallback else 0.0
+    counts = count_incidents(
+        stream, areas, grid, method.join_predicate, radius, method.crime_type_channels
+    )
+    incidents, join = stream.summary(), counts.join
+    y, y_types, type_names = counts.y, counts.y_types, counts.type_names
 
     if method.calendar == "observed":
         active = np.flatnonzero(y.sum(axis=0))
@@ -188,15 +244,15 @@ def _names(areas: Areas) -> list[str | None]:
 
 def _dataset_table(
     cfg,
-    incidents: IncidentTable,
-    join: JoinResult,
+    incidents: IncidentSummary,
+    join: JoinCounts,
     grid: BinGrid,
     tensors: Tensors,
     demographics: Demographics,
     coarsened: str | None,
     areas: Areas,
 ) -> list[tuple[str, Any]]:
-    loaded = len(incidents.frame)
+    loaded = incidents.loaded
     assigned = loaded - join.unassigned
     n, t = tensors.y.shape
     start, end = grid.starts[0], grid.starts[-1]

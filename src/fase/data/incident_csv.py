@@ -1,0 +1,107 @@
+"""CSV incident files: the wanted columns of a local (optionally gzipped) file, in batches.
+
+Only the mapped columns are parsed (pandas C engine), ``batch_rows`` rows at a time, so
+memory stays bounded on files of tens of millions of rows. Latitude and longitude are
+left to the parser's float inference; every other column is read as text. The cleaning
+of each batch is :func:`fase.data.incidents.clean_batch`, shared with Parquet.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from fase.data.incident_formats import Layout, ReadSettings, column_layout
+from fase.errors import FaseInputError
+
+_READ_ERRORS = (pd.errors.ParserError, UnicodeError, EOFError, OSError, zlib.error)
+
+
+def open_csv(
+    path: Path, settings: ReadSettings, batch_rows: int
+) -> tuple[Layout, Iterator[pd.DataFrame]]:
+    """Check the file and its header now; return its layout and its batches.
+
+    Each batch holds the wanted columns labelled ``c<position>`` (see
+    :class:`~fase.data.incident_formats.Layout`). Raises :class:`FaseInputError` on a
+    missing, empty or unreadable file or a missing column (also while iterating).
+    """
+    compression = _compression(path)
+    layout = column_layout(path, settings, _first_line(path, settings, compression))
+    return layout, _batches(path, settings, layout, compression, batch_rows)
+
+
+def _compression(path: Path) -> str:
+    if not path.is_file():
+        hint = (
+            "set FASE_DATA_ROOT to the shared data folder"
+            if "{data_root}" in str(path)
+            else "check incidents.path in the dataset config"
+        )
+        raise FaseInputError(path, "incident file not found", hint)
+    if path.stat().st_size == 0:
+        raise FaseInputError(path, "the incident file is empty (0 bytes)")
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return "gzip"
+    if path.suffix == ".gz":
+        raise FaseInputError(
+            path,
+            "the name ends in .gz but the file is not gzip-compressed",
+            "re-compress it with gzip, or remove the .gz suffix if it is plain CSV",
+        )
+    return "infer"
+
+
+def _read_options(settings: ReadSettings, compression: str) -> dict[str, object]:
+    return {
+        "sep": settings.delimiter,
+        "compression": compression,
+        "encoding": "utf-8-sig",  # strips a byte-order mark
+        "encoding_errors": "replace",
+        "index_col": False,
+    }
+
+
+def _first_line(path: Path, settings: ReadSettings, compression: str) -> list[str]:
+    """The fields of the file's first line (header or data), as text."""
+    try:
+        first = pd.read_csv(
+            path,
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            **_read_options(settings, compression),
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise FaseInputError(path, "the incident file is empty (no lines)") from exc
+    except _READ_ERRORS as exc:
+        raise FaseInputError(path, f"cannot be read as CSV: {exc}") from exc
+    return [str(value).strip() for value in first.iloc[0]]
+
+
+def _batches(
+    path: Path, settings: ReadSettings, layout: Layout, compression: str, batch_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The wanted columns, ``batch_rows`` rows at a time, labelled ``c<position>``."""
+    numeric = {layout.labels["lat"], layout.labels["lon"]}  # left to the C parser's float inference
+    used = sorted(set(layout.labels.values()), key=lambda label: int(label[1:]))
+    try:
+        with pd.read_csv(
+            path,
+            header=0 if layout.header else None,
+            names=[f"c{i}" for i in range(layout.n_fields)],
+            usecols=used,
+            dtype={label: str for label in used if label not in numeric},
+            chunksize=batch_rows,
+            low_memory=False,
+            **_read_options(settings, compression),
+        ) as reader:
+            yield from reader
+    except _READ_ERRORS as exc:
+        raise FaseInputError(path, f"cannot be read as CSV: {exc}") from exc
