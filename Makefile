@@ -8,11 +8,12 @@ TORCH  := torch==2.13.0
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml requirements-lock.txt
+$(STAMP): pyproject.toml requirements-lock.txt requirements-federated.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c requirements-lock.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-federated.txt
 	@touch $(STAMP)
 
 run: $(STAMP)

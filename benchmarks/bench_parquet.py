@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--tmp", type=Path, default=None, help="where to write the dataset")
     parser.add_argument("--csv", action="store_true", help="also ingest the same rows as CSV")
     args = parser.parse_args()
+    if args.tmp is not None:
+        args.tmp.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.incidents:
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:

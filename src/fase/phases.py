@@ -28,6 +28,25 @@ class DataPhases:
     seconds: dict[str, float]
 
 
+def has_data_phases(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds the artefacts of Phases 1–2 (tensors and graph)."""
+    run_dir = Path(run_dir)
+    return (run_dir / "data" / "tensors.npz").is_file() and (
+        run_dir / "graph" / "graph.npz"
+    ).is_file()
+
+
+def ensure_data_phases(
+    cfg: RunConfig, run_dir: str | Path, say: Callable[[str], None] = lambda _msg: None
+) -> bool:
+    """Run Phases 1–2 into ``run_dir`` unless it has them; whether they were run."""
+    if has_data_phases(run_dir):
+        return False
+    say("Phases 1–2: data and graph …")
+    run_data_phases(cfg, run_dir)
+    return True
+
+
 def run_data_phases(
     cfg: RunConfig, run_dir: str | Path, progress: Progress | None = None
 ) -> DataPhases:

@@ -56,6 +56,7 @@ def _register() -> None:
     from fase.cli.allocate import allocate_command
     from fase.cli.compare import compare_command
     from fase.cli.data import data_command
+    from fase.cli.federated import federated_command
     from fase.cli.report import report_command
     from fase.cli.run import run_command
     from fase.cli.serve import serve_command
@@ -79,6 +80,11 @@ def _register() -> None:
         "compare": (
             compare_command,
             "Model zoo: baselines, DNN, LSTM, GAT+TCN and FASE variants on one leaderboard.",
+        ),
+        "federated": (
+            federated_command,
+            "Federated training over districts with Flower (simulation mode); gap to "
+            "centralised training.",
         ),
         "serve": (
             serve_command,

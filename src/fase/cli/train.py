@@ -153,13 +153,14 @@ def _launch(nproc: int, cfg: RunConfig, arguments: list[str], progress: bool | N
 def _train_as_rank(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None) -> None:
     """This torchrun worker's part: rank 0 builds missing data first, every rank trains,
     rank 0 alone writes the run info and prints the summary."""
+    from fase.phases import ensure_data_phases
     from fase.training.distributed import init_from_env, shutdown
     from fase.training.pipeline import train_run
 
     sharding = init_from_env(cfg.training.device)
     try:
         if not resume:
-            sharding.on_main(lambda: _build_missing_data(cfg, run_dir))
+            sharding.on_main(lambda: ensure_data_phases(cfg, run_dir))
         run = train_run(
             cfg, run_dir, resume=resume, progress=progress if sharding.is_main else False
         )
@@ -167,17 +168,6 @@ def _train_as_rank(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool |
             _report(run, cfg, run_dir, resume, sharding.world_size)
     finally:
         shutdown()
-
-
-def _build_missing_data(cfg: RunConfig, run_dir: Path) -> None:
-    """Phases 1–2 into ``run_dir`` unless its data and graph exist (one rank builds them)."""
-    from fase.phases import run_data_phases
-
-    if (
-        not (run_dir / "data" / "tensors.npz").is_file()
-        or not (run_dir / "graph" / "graph.npz").is_file()
-    ):
-        run_data_phases(cfg, run_dir)
 
 
 def _report(run: TrainingRun, cfg: RunConfig, run_dir: Path, resumed: bool, processes: int) -> None:

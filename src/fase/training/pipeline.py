@@ -22,7 +22,7 @@ from fase.graph import Graph
 from fase.io import write_text
 from fase.models.fase import FASEModel
 from fase.models.split import split_by_placement
-from fase.phases import run_data_phases
+from fase.phases import has_data_phases, run_data_phases
 from fase.runinfo import config_to_yaml
 from fase.runtime import configure_threads
 from fase.training.distributed import current_sharding
@@ -130,10 +130,7 @@ def train_run(
     configure_threads(cfg.training.threads)
     keep_freed_memory()
     data_built = False
-    if (
-        not (run_dir / "data" / "tensors.npz").is_file()
-        or not (run_dir / "graph" / "graph.npz").is_file()
-    ):
+    if not has_data_phases(run_dir):
         if resume:
             raise FaseInputError(run_dir, "has no data/ or graph/ to resume from")
         run_data_phases(cfg, run_dir)

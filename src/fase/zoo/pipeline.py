@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fase.config import RunConfig
 from fase.config.training import TrainingConfig
-from fase.phases import run_data_phases
+from fase.phases import ensure_data_phases
 from fase.runinfo import write_run_info
 from fase.runtime import configure_threads
 from fase.zoo.compare import Comparison, compare
@@ -57,9 +57,7 @@ def run_compare(
     )
     configure_threads(cfg.training.threads)
     workers = cfg.training.threads if workers is None else workers
-    if not (out_dir / "data" / "tensors.npz").is_file():
-        say("Phases 1–2: data and graph …")
-        run_data_phases(cfg, out_dir)
+    ensure_data_phases(cfg, out_dir, say)
     write_run_info(
         out_dir,
         cfg,
