@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
-from fase.errors import FaseInputError
 from fase.runinfo import new_run_dir
 
 
@@ -52,16 +51,14 @@ def compare_command(
 ) -> None:
     """Fit every model on the same data and split; write the leaderboard (MD, CSV, figure)."""
     from fase.zoo.pipeline import run_compare
-    from fase.zoo.registry import available_models
+    from fase.zoo.registry import available_models, require_models
 
     names = available_models()
     if list_models:
         typer.echo("\n".join(names))
         return
     chosen = names if models == "all" else [m.strip() for m in models.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in names]
-    if unknown:
-        raise FaseInputError("--models", f"unknown model(s) {unknown}", f"choose from {names}")
+    require_models(chosen)
     cfg = build_config(dataset, preset, config, seed, {})
     out_dir = out if out is not None else new_run_dir(root="runs/compare")
     console = Console(stderr=True)

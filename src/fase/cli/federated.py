@@ -58,11 +58,9 @@ def federated_command(
     from fase.federated.local import LocalSetup, neural_forecaster
     from fase.federated.pipeline import FederatedSettings, run_federated
     from fase.runinfo import new_run_dir
-    from fase.zoo.registry import ZooSettings, available_models
+    from fase.zoo.registry import ZooSettings, require_models
 
-    names = available_models()
-    if model not in names:
-        raise FaseInputError("--model", f"unknown model {model!r}", f"choose from {names}")
+    require_models([model], "--model")
     if strategy not in STRATEGIES:
         raise FaseInputError("--strategy", f"unknown strategy {strategy!r}", f"use {STRATEGIES}")
     if backend not in BACKENDS:

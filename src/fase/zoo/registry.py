@@ -7,7 +7,7 @@ unfitted forecaster from the comparison's :class:`ZooSettings`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fase.config.training import TrainingConfig
@@ -64,7 +64,14 @@ def available_models() -> list[str]:
 
 def create(name: str, settings: ZooSettings) -> Forecaster:
     """A fresh forecaster ``name`` (see :func:`available_models`)."""
-    names = available_models()
-    if name not in _FACTORIES:
-        raise FaseInputError("--models", f"unknown model {name!r}", f"choose from {names}")
+    require_models([name])
     return _FACTORIES[name](settings)
+
+
+def require_models(names: Sequence[str], source: str = "--models") -> None:
+    """Raise :class:`FaseInputError` (naming ``source``) unless every name is registered."""
+    known = available_models()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = repr(unknown[0]) if len(unknown) == 1 else str(unknown)
+        raise FaseInputError(source, f"unknown model {listed}", f"choose from {known}")
