@@ -27,7 +27,7 @@ import pandas as pd
 from shapely.geometry import box
 
 from fase.config import load_config
-from fase.phases import run_data_phases
+from fase.phases.data import run_data_phases
 
 ORIGIN = (440_000.0, 4_630_000.0)  # UTM 16N
 CRS = "EPSG:32616"

@@ -35,13 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from fase.simulation.forecaster import ForecastRequest, TorchForecaster, TrainingRequest
 
 from fase.allocation import Groups, PaperPolicy
 from fase.config.model import ModelConfig
 from fase.data.features import FeatureSpec, build_features
 from fase.io import write_json
 from fase.models.fase import FASEModel
-from fase.simulation.forecaster import ForecastRequest, TorchForecaster, TrainingRequest
 from fase.simulation.paper import paper_step
 from fase.simulation.params import FeatureMap, Params, World
 from fase.simulation.runner import simulate
@@ -92,7 +92,7 @@ def paper_model(rng: np.random.Generator) -> FASEModel:
 
 
 def warmup_bins(model: FASEModel) -> int:
-    """:func:`fase.training.pipeline.forecast_warmup`, which is not imported here because
+    """:func:`fase.phases.train.forecast_warmup`, which is not imported here because
     that module pulls in the geospatial stack (absent on the GPU benchmark machine)."""
     warmup = model.config.receptive_field - 1
     return max(warmup, model.hawkes.window) if model.hawkes.history == "restart" else warmup

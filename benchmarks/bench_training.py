@@ -39,7 +39,9 @@ from fase.config.training import TrainingConfig
 from fase.data.tensors import Tensors
 from fase.graph import Graph
 from fase.models.fase import FASEModel
-from fase.phases import run_data_phases
+from fase.phases.data import run_data_phases
+from fase.phases.evaluate import evaluate_run
+from fase.phases.train import build_fase_model, load_run_config, split_windows, train_run
 from fase.runtime import configure_threads
 from fase.training import (
     CountSeries,
@@ -51,8 +53,6 @@ from fase.training import (
 )
 from fase.training.engine import SplitWindows
 from fase.training.memory import keep_freed_memory
-from fase.training.pipeline import build_fase_model, load_run_config, split_windows, train_run
-from fase.training.scoring import evaluate_run
 
 RESULTS = Path(__file__).parent / "results" / "training.json"
 REFERENCE_S_PER_EPOCH = 7.5  # the reference code on this 2-core machine, same shapes

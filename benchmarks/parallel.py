@@ -52,12 +52,12 @@ from fase.config.training import TrainingConfig
 from fase.data.tensors import Tensors
 from fase.graph import Graph
 from fase.io import write_json
-from fase.phases import run_data_phases
+from fase.phases.data import run_data_phases
+from fase.phases.train import build_fase_model, split_windows
 from fase.runtime import configure_threads
 from fase.training import CountSeries, SplitWindows, fit
 from fase.training.distributed import init_from_env, launched_by_torchrun, shutdown
 from fase.training.memory import keep_freed_memory
-from fase.training.pipeline import build_fase_model, split_windows
 
 RESULTS = Path(__file__).parent / "results" / "parallel.json"
 SEED = 0
@@ -67,7 +67,7 @@ SETTINGS = ("repeats", "epochs", "train_windows", "val_windows", "cores", "proce
 def zoo_networks() -> list[str]:
     """The registered zoo models that train with the engine (``NeuralForecaster``),
     FASE's own variants excepted (FASE itself is benchmarked as ``fase``)."""
-    from fase.zoo import NeuralForecaster, ZooSettings, available_models, create
+    from fase.forecasters import NeuralForecaster, ZooSettings, available_models, create
 
     settings = ZooSettings(training=TrainingConfig())
     return [
@@ -88,7 +88,7 @@ def build(
         model = build_fase_model(cfg, Graph.load(run_dir / "graph" / "graph.npz"), tensors)
         series = CountSeries(tensors.scaled_x(), tensors.y, model.history_steps)
         return model, series, split_windows(tensors.split, base), base
-    from fase.zoo import ForecastData, ZooSettings, create
+    from fase.forecasters import ForecastData, ZooSettings, create
 
     forecaster = create(name, ZooSettings(training=base))
     data = ForecastData.from_run(run_dir)

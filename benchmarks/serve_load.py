@@ -61,7 +61,7 @@ LAUNCH = (  # `fase serve RUN_DIR --port P --db DB --threads 1`
 def quick_run(root: Path) -> Path:
     """Train the quick preset on the embedded Chicago data into ``root/run``."""
     from fase.config import load_config
-    from fase.training.pipeline import train_run
+    from fase.phases.train import train_run
 
     run_dir = root / "run"
     train_run(load_config(preset="quick"), run_dir, progress=False)

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fase.cli import app
+from fase.forecasters.data import ForecastData
+from fase.forecasters.registry import compared_models
 from fase.io import read_json
-from fase.training.pipeline import load_run_config
-from fase.zoo.data import ForecastData
-from fase.zoo.registry import available_models
+from fase.rundir import RunDir
 
 DETERMINISTIC = ("historical_average", "seasonal_naive", "poisson_glm", "hawkes")
 
@@ -39,8 +39,8 @@ def test_quick_compare_writes_the_leaderboard_of_every_model(tmp_path: Path) -> 
     assert (out / "leaderboard.png").stat().st_size > 10_000
 
     runs = pd.read_csv(out / "runs.csv")
-    assert sorted(runs["model"].unique()) == sorted(available_models())
-    assert len(runs) == 2 * len(available_models())
+    assert sorted(runs["model"].unique()) == sorted(compared_models())
+    assert len(runs) == 2 * len(compared_models())
     assert set(runs["seed"]) == {42, 43}
     board = pd.read_csv(out / "leaderboard.csv").set_index("model")
     assert list(board["nll"]) == sorted(board["nll"])
@@ -48,7 +48,7 @@ def test_quick_compare_writes_the_leaderboard_of_every_model(tmp_path: Path) -> 
         assert board.loc[name, "nll_std"] == 0.0
 
     assert read_json(out / "run_info.json")["commands"][-1]["seeds"] == 2
-    cfg = load_run_config(out)
+    cfg = RunDir(out).load_config()
     data = ForecastData.from_run(out, cfg.dataset.areas.projected_crs)
     assert data.type_names == ["VIOLENT", "THEFT", "DAMAGE"]
     assert board.loc["historical_average", "mae"] == pytest.approx(

@@ -65,5 +65,5 @@ def test_groups_from_labels() -> None:
 
 
 def test_allocation_does_not_import_torch() -> None:
-    code = "import sys, fase.allocation, fase.allocation.phase; sys.exit('torch' in sys.modules)"
+    code = "import sys, fase.allocation, fase.phases.allocate; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

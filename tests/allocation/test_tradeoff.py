@@ -1,4 +1,5 @@
-"""Trade-off sweep: the paper LP's DIR sits on the band edge, coverage grows with ε."""
+"""Trade-off sweep: the paper LP's DIR sits on the band edge, coverage grows with ε; the
+report draws the table the sweep returns."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fase.allocation import Groups, plot_tradeoff, tradeoff_curve
+from fase.allocation import Groups, tradeoff_curve
+from fase.report.artefacts import TRADEOFF_ALIASES, canonical_columns
+from fase.report.figures import save_figure, tradeoff
 
 
 def test_curve_and_figure(tmp_path: Path) -> None:
@@ -23,7 +26,8 @@ def test_curve_and_figure(tmp_path: Path) -> None:
     assert np.all(np.diff(paper.coverage) >= 0)
     parity = table[table.policy == "detection_parity"]
     assert np.all(parity.detection_gap.to_numpy() <= np.array(tolerances) + 1e-9)
-    saved = plot_tradeoff(table, tmp_path / "figs" / "tradeoff")
+    figure = tradeoff(canonical_columns(table, TRADEOFF_ALIASES))
+    saved = save_figure(figure, tmp_path / "figs" / "tradeoff")
     assert [p.suffix for p in saved] == [".png", ".pdf"]
     assert saved[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert saved[1].read_bytes()[:5] == b"%PDF-"

@@ -74,7 +74,7 @@ def test_train_builds_the_data_then_writes_checkpoints_log_and_forecast(trained)
     log = pd.read_csv(run_dir / "training_log.csv")
     assert list(log.columns) == ["epoch", "train_loss", "val_loss", "lr", "seconds"]
     assert log["epoch"].tolist() == [1, 2]
-    tensors = Tensors.load(run_dir / "data")
+    tensors = Tensors.load(run_dir)
     start, end = tensors.split["test"]
     forecast = read_npz(run_dir / "forecast" / "forecast.npz")
     assert forecast["mu"].shape == forecast["expected"].shape == (end - start, 9)
@@ -96,7 +96,7 @@ def test_evaluate_scores_the_test_forecast(trained) -> None:
     report = json.loads((run_dir / "evaluation" / "evaluation.json").read_text())
     assert (run_dir / "evaluation" / "evaluation.md").is_file()
     forecast = read_npz(run_dir / "forecast" / "forecast.npz")
-    tensors = Tensors.load(run_dir / "data")
+    tensors = Tensors.load(run_dir)
     start, end = tensors.split["test"]
     y = tensors.y[:, start:end].T.astype(float)
     mu, theta, pi = (forecast[k].astype(float) for k in ("mu", "theta", "pi"))

@@ -11,7 +11,7 @@ from tests.helpers.city import write_city
 
 from fase.config import load_config
 from fase.data.crime_types import CATEGORIES, CHICAGO_PRIMARY_TYPES, categorise, crime_category
-from fase.phases import run_data_phases
+from fase.phases.data import run_data_phases
 
 
 def test_every_chicago_primary_type_has_a_category() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fase.data.tabular import TabularPreprocessor
 from fase.errors import FaseInputError
-from fase.zoo.preprocessing import TabularPreprocessor
 
 TRAIN = pd.DataFrame(
     {

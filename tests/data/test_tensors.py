@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fase.data.tensors import Tensors, apply_scaler, fit_scaler, split_bounds
+from fase.rundir import RunDir
 
 
 def test_split_matches_the_paper_sizes() -> None:
@@ -46,11 +47,11 @@ def test_save_load_round_trip_without_pickle(tmp_path: Path) -> None:
         bin_start=np.arange(10, dtype=np.int64) * 3_600_000_000_000,
         meta=meta,
     )
-    t.save(tmp_path)
-    with np.load(tmp_path / "tensors.npz", allow_pickle=False) as data:
+    t.save(RunDir(tmp_path))
+    with np.load(tmp_path / "data" / "tensors.npz", allow_pickle=False) as data:
         assert set(data.files) == {"x", "y", "bin_start"}
     back = Tensors.load(tmp_path)
     np.testing.assert_array_equal(back.y, t.y)
     x_val, y_val = back.part("val")
     assert x_val.shape == (2, 2, 1) and y_val.tolist() == [[6, 7], [16, 17]]
-    assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
+    assert not list(tmp_path.rglob(".*tmp"))  # no temporary files left behind

@@ -14,10 +14,10 @@ from fase.evaluation import (
     hotspot_scores,
     interval_coverage,
     mae,
-    markdown_table,
     render_markdown,
     rmse,
 )
+from fase.tables import markdown_table
 
 
 def _forecast(seed: int = 0):  # type: ignore[no-untyped-def]

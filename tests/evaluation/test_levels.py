@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from tests.zoo.synthetic import spillover_city
+from tests.forecasters.synthetic import spillover_city
 
 from fase.errors import FaseInputError
+from fase.evaluation.levels import RiskLevels, level_scores, per_type_mae
+from fase.forecasters.scores import training_levels
 from fase.models.distributions import NegativeBinomial, Poisson
-from fase.zoo.targets import RiskLevels, level_scores, per_type_mae
 
 # 5 zeros and the positive counts 1…9: quartiles (linear) of the positives are 3, 5, 7,
 # so τ = (1, 4, 6, 8): levels 0 | 1–3 | 4–5 | 6–7 | ≥ 8.
@@ -42,17 +43,17 @@ def test_tied_counts_give_distinct_thresholds_and_empty_levels() -> None:
 def test_bins_are_fitted_on_the_training_split_only() -> None:
     data = spillover_city(n=4, steps=400, seed=1)
     start, end = data.bounds("train")
-    fitted = RiskLevels.from_data(data)
+    fitted = training_levels(data)
     np.testing.assert_array_equal(
         fitted.thresholds, RiskLevels.fit(data.y[:, start:end]).thresholds
     )
     later = data.y.copy()
     later[:, end:] = 50  # val and test counts change …
-    unchanged = RiskLevels.from_data(replace(data, y=later))
+    unchanged = training_levels(replace(data, y=later))
     np.testing.assert_array_equal(unchanged.thresholds, fitted.thresholds)  # … edges do not
     earlier = data.y.copy()
     earlier[:, start:end] *= 10  # training counts change: the edges move
-    moved = RiskLevels.from_data(replace(data, y=earlier))
+    moved = training_levels(replace(data, y=earlier))
     assert not np.array_equal(moved.thresholds, fitted.thresholds)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.forecasters.synthetic import spillover_city
 from tests.training.helpers import synthetic_series, tiny_model
-from tests.zoo.synthetic import spillover_city
 from torch import Tensor, nn
 
 from fase.errors import FaseInputError

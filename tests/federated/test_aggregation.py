@@ -13,16 +13,16 @@ from flwr.app import ArrayRecord, Message, MessageType, MetricRecord, RecordDict
 from flwr.app.error import Error
 from flwr.serverapp.strategy import FedAvg
 from flwr.supercore.task_identity import TaskIdentity
-from tests.zoo.synthetic import spillover_city
+from tests.forecasters.synthetic import spillover_city
 from torch import nn
 
 from fase.config.training import TrainingConfig
 from fase.errors import FaseInputError
+from fase.federated.experiment import initial_weights
 from fase.federated.flower import make_strategy
 from fase.federated.local import LocalSetup, local_model, neural_forecaster, proximal_hooks
 from fase.federated.partition import client_areas, client_data, partition_areas
-from fase.federated.pipeline import initial_weights
-from fase.zoo.registry import ZooSettings, create
+from fase.forecasters.registry import ForecasterSettings, create
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +109,7 @@ def test_proximal_hooks_add_the_gradient_of_the_fedprox_term() -> None:
 def test_models_with_per_area_weights_or_none_are_refused(model, problem) -> None:
     data = spillover_city(n=6, steps=200)
     groups = client_areas(partition_areas(data.graph.A_geo, 2, seed=0))
-    setup = LocalSetup(model, ZooSettings(TrainingConfig(), quick=True), seed=0)
+    setup = LocalSetup(model, ForecasterSettings(TrainingConfig(), quick=True), seed=0)
     with pytest.raises(FaseInputError, match=re.escape(problem)):
         initial_weights(setup, data, [client_data(data, areas) for areas in groups])
 
@@ -118,10 +118,10 @@ def test_models_with_per_area_weights_or_none_are_refused(model, problem) -> Non
 def test_shared_weight_models_start_from_the_centralised_initial_weights(model) -> None:
     data = spillover_city(n=6, steps=200)
     groups = client_areas(partition_areas(data.graph.A_geo, 3, seed=0))
-    setup = LocalSetup(model, ZooSettings(TrainingConfig(), quick=True), seed=4)
+    setup = LocalSetup(model, ForecasterSettings(TrainingConfig(), quick=True), seed=4)
     weights = initial_weights(setup, data, [client_data(data, areas) for areas in groups])
     torch.manual_seed(4)  # as NeuralForecaster.fit builds the centralised model
-    central = create(model, ZooSettings(TrainingConfig(), quick=True)).build_module(data)
+    central = create(model, ForecasterSettings(TrainingConfig(), quick=True)).build_module(data)
     assert weights.keys() == dict(central.named_parameters()).keys()
     for name, parameter in central.named_parameters():
         torch.testing.assert_close(weights[name], parameter.detach(), rtol=0, atol=0)
@@ -130,7 +130,7 @@ def test_shared_weight_models_start_from_the_centralised_initial_weights(model) 
 def test_a_client_model_holds_the_shared_weights_and_keeps_its_own_graph() -> None:
     data = spillover_city(n=6, steps=200)
     local = client_data(data, np.array([0, 1, 2]))
-    setup = LocalSetup("stgnn", ZooSettings(TrainingConfig(), quick=True), seed=1)
+    setup = LocalSetup("stgnn", ForecasterSettings(TrainingConfig(), quick=True), seed=1)
     weights = initial_weights(setup, data, [local])
     forecaster = neural_forecaster(setup)
     module = local_model(forecaster, local, weights)

@@ -23,10 +23,10 @@ import fase.federated.flower  # noqa: F401  # Flower's log handler binds to pyte
 from fase.cli import reports_errors
 from fase.cli.federated import federated_command
 from fase.config.training import TrainingConfig
+from fase.forecasters.data import ForecastData
+from fase.forecasters.dnn import STUDY_HIDDEN, STUDY_LAYERS
+from fase.forecasters.registry import ForecasterSettings, create
 from fase.io import read_npz
-from fase.zoo.data import ForecastData
-from fase.zoo.dnn import STUDY_HIDDEN, STUDY_LAYERS
-from fase.zoo.registry import ZooSettings, create
 
 runner = CliRunner()
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -133,8 +133,8 @@ def check_pooled_errors_and_what_was_shared(out: Path) -> None:
 
 def check_client_errors_against_an_independent_poisson_score(out: Path) -> None:
     data = ForecastData.from_run(out)
-    model = create("dnn", ZooSettings(TrainingConfig()))
-    model.module = model.build_module(data)
+    model = create("dnn", ForecasterSettings(TrainingConfig()))
+    model.adopt(model.build_module(data))
     weights = read_npz(out / "global_weights.npz")
     model.module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
     start, end = data.bounds("test")

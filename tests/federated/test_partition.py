@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
-from tests.zoo.synthetic import spillover_city
+from tests.forecasters.synthetic import spillover_city
 
 from fase.errors import FaseInputError
 from fase.federated.partition import client_areas, client_data, partition_areas

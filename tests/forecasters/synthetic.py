@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from fase.data.features import FeatureSpec, build_features
+from fase.forecasters.base import Forecaster
+from fase.forecasters.data import ForecastData
 from fase.graph import Graph
 from fase.graph.combine import row_normalize
 from fase.graph.stats import graph_stats
-from fase.zoo.base import Forecaster
-from fase.zoo.data import ForecastData
 
 
 def ring_graph(n: int) -> Graph:

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 from scipy import optimize, stats
-from tests.zoo.synthetic import bumped_forecasts, make_data
+from tests.forecasters.synthetic import bumped_forecasts, make_data
 
 from fase.errors import FaseInputError
-from fase.zoo.baselines import (
+from fase.forecasters.baselines import (
     HistoricalAverage,
     PoissonGLM,
     SeasonalNaive,
     fit_dispersion,
     fit_poisson_glm,
 )
-from fase.zoo.data import ForecastData
+from fase.forecasters.data import ForecastData
 
 # Two areas, three weeks of daily bins (Monday first); train = weeks 1–2.
 WEEK_1 = [[1, 0, 2, 0, 3, 1, 0], [0, 6, 0, 0, 5, 0, 0]]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import optimize
-from tests.zoo.synthetic import bumped_forecasts, make_data, ring_graph, spillover_city
+from tests.forecasters.synthetic import bumped_forecasts, make_data, ring_graph, spillover_city
 
-from fase.zoo.baselines import HistoricalAverage
-from fase.zoo.hawkes_mle import (
+from fase.forecasters.baselines import HistoricalAverage
+from fase.forecasters.hawkes import (
     HawkesLikelihood,
     HawkesMLE,
     HawkesParams,

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import poisson
-from tests.zoo.synthetic import spillover_city
+from tests.forecasters.synthetic import spillover_city
 
 from fase.config.training import TrainingConfig
+from fase.forecasters.base import Forecaster
+from fase.forecasters.crimenet import CrimeNetForecaster, make_crimenet
+from fase.forecasters.data import ForecastData
+from fase.forecasters.dnn import DNNForecaster, make_dnn
+from fase.forecasters.gat_tcn import GATTCNForecaster, make_gat_tcn
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, create
 from fase.training.forecast import forecast_span
-from fase.zoo.base import Forecaster
-from fase.zoo.crimenet import CrimeNetForecaster, make_crimenet
-from fase.zoo.data import ForecastData
-from fase.zoo.dnn import DNNForecaster, make_dnn
-from fase.zoo.gat_tcn import GATTCNForecaster, make_gat_tcn
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, create
 
 BASELINES = ("historical_average", "seasonal_naive", "poisson_glm")
 GRAPH_MODELS = ("gat_tcn", "stgnn")
@@ -49,7 +49,7 @@ def fitted(city: ForecastData) -> dict[str, Forecaster]:
     """The baselines, and each network (quick sizes) trained 30 epochs on the spill-over
     city, seed 0; the graph models also on the city without edges."""
     torch.set_num_threads(1)
-    settings = ZooSettings(SHORT, quick=True)
+    settings = ForecasterSettings(SHORT, quick=True)
     models: dict[str, NeuralForecaster] = {}
     for name in (*BASELINES, "dnn", "crimenet", *GRAPH_MODELS):
         model = create(name, settings)
@@ -63,7 +63,7 @@ def fitted(city: ForecastData) -> dict[str, Forecaster]:
 
 
 def test_factories_use_the_study_settings() -> None:
-    settings = ZooSettings(SHORT.model_copy(update={"lr": 5e-3}))
+    settings = ForecasterSettings(SHORT.model_copy(update={"lr": 5e-3}))
     dnn, crimenet, gat = make_dnn(settings), make_crimenet(settings), make_gat_tcn(settings)
     assert isinstance(dnn, DNNForecaster) and isinstance(crimenet, CrimeNetForecaster)
     assert isinstance(gat, GATTCNForecaster)
@@ -73,7 +73,7 @@ def test_factories_use_the_study_settings() -> None:
     assert (gat.family, gat.objective, gat.training.objective) == ("graph", "nll", "nll")
     assert gat.training.lr == 5e-3  # no study value: the comparison's
     assert (dnn.hidden, dnn.layers, crimenet.hidden, gat.channels) == (128, 3, 128, 64)
-    quick = ZooSettings(SHORT, quick=True)
+    quick = ForecasterSettings(SHORT, quick=True)
     assert make_dnn(quick).hidden == make_crimenet(quick).hidden == 16
     assert make_gat_tcn(quick).channels == 16
 
@@ -112,7 +112,7 @@ def test_crimenet_forecast_is_stable_in_its_warmup(
     """Warm-ups of P and W bins give the forecast of an LSTM run from bin 0 to 0.5 %."""
     model = fitted["crimenet"]
     module = model.module
-    series = model._series(city, module)
+    series = model._series(city)
     start, end = city.bounds("test")
     from_zero = forecast_span(module, series, start, end, warmup=start).expected
     for warmup in (module.history_steps, model.warmup(module)):
@@ -130,7 +130,7 @@ def test_gat_tcn_predict_is_exact_one_step_ahead(
     assert model.warmup(model.module) == 15
     start, end = city.bounds("test")
     predicted = model.predict(city, start, end)
-    series = model._series(city, model.module)
+    series = model._series(city)
     from_zero = forecast_span(model.module, series, start, end, warmup=start)
     np.testing.assert_allclose(predicted.mu.numpy(), from_zero.params["mu"], rtol=1e-5)
     np.testing.assert_allclose(predicted.theta.numpy(), from_zero.params["theta"], rtol=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fase.models.zoo import CrimeNetLSTM, crimenet_history_steps
+from fase.models import CrimeNetLSTM, crimenet_history_steps
 
 B, N, W, F, P = 2, 3, 6, 4, 3
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.stats import poisson
 
-from fase.models.zoo import FeatureMLP
-from fase.models.zoo.dnn import MEAN_FLOOR
+from fase.models import FeatureMLP
+from fase.models.dnn import MEAN_FLOOR
 
 B, N, W, F = 2, 3, 5, 13
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fase.models.zoo import GATTCN, attention_edges, disjoint_union
+from fase.models import GATTCN, attention_edges, disjoint_union
 from fase.training.forecast import forecast_span
 from fase.training.windows import CountSeries
 

@@ -25,12 +25,13 @@ from fase.config import load_config
 from fase.config.model import ModelConfig
 from fase.errors import FaseInputError
 from fase.io import read_npz
+from fase.models import forecast_warmup
 from fase.models.fase import FASEModel
 from fase.models.split import SplitFASE, placement_device, split_by_placement
+from fase.phases import train as train_phase
+from fase.phases.train import train_run
 from fase.training import CountSeries, fit, forecast_span, load_checkpoint
-from fase.training import pipeline as training_pipeline
 from fase.training.distributed import Sharding
-from fase.training.pipeline import forecast_warmup, train_run
 
 CPU = torch.device("cpu")
 GEN = torch.Generator().manual_seed(11)
@@ -236,19 +237,24 @@ def test_fase_train_with_a_placement_writes_the_same_run(
     for part in ("data", "graph"):  # Phases 1–2 once
         shutil.copytree(tmp_path / "whole" / part, tmp_path / "split" / part)
     split = train_run(split_cfg, tmp_path / "split", progress=False)
-    assert isinstance(split.model, FASEModel)
-    assert {p.device for p in split.model.parameters()} == {CPU}
+    assert isinstance(split.forecaster.module, FASEModel)
+    assert isinstance(split.forecaster.network, SplitFASE)
+    assert {p.device for p in split.forecaster.module.parameters()} == {CPU}
     untimed = [
-        [(r["train_loss"], r["val_loss"]) for r in run.fit.state.log] for run in (whole, split)
+        [(r["train_loss"], r["val_loss"]) for r in run.report.training.state.log]
+        for run in (whole, split)
     ]
     assert untimed[0] == untimed[1] and len(untimed[0]) == 2
-    forecast_whole, forecast_split = read_npz(whole.forecast_path), read_npz(split.forecast_path)
-    assert list(forecast_whole) == list(forecast_split)
-    for name, values in forecast_whole.items():
-        np.testing.assert_array_equal(values, forecast_split[name], err_msg=name)
+    for artefact in ("forecast_path", "model/state.npz"):
+        whole_file = getattr(whole, artefact, tmp_path / "whole" / artefact)
+        split_file = getattr(split, artefact, tmp_path / "split" / artefact)
+        arrays_whole, arrays_split = read_npz(whole_file), read_npz(split_file)
+        assert list(arrays_whole) == list(arrays_split)
+        for name, values in arrays_whole.items():
+            np.testing.assert_array_equal(values, arrays_split[name], err_msg=name)
     saved = yaml.safe_load((tmp_path / "split" / "config.yaml").read_text())
     assert saved["model"]["placement"] == {"encoder": "cpu", "head": "cpu"}
-    monkeypatch.setattr(training_pipeline, "current_sharding", lambda: Sharding(0, 2))
+    monkeypatch.setattr(train_phase, "current_sharding", lambda: Sharding(0, 2))
     with pytest.raises(FaseInputError, match="data-parallel"):
         train_run(split_cfg, tmp_path / "split", progress=False)
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from fase.allocation import AllocationConfig, solve_dir_lp
-from fase.allocation.phase import run_allocation
 from fase.errors import FaseInputError
 from fase.io import read_json, read_npz
+from fase.phases.allocate import run_allocation
 
 LABELS = ["minority"] * 3 + ["majority"] * 2 + ["unknown"]
 

@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tests.zoo.synthetic import spillover_city
+from tests.forecasters.synthetic import spillover_city
 
 from fase.config.training import TrainingConfig
 from fase.errors import FaseInputError
-from fase.zoo.compare import (
+from fase.forecasters.registry import ForecasterSettings, available_models, create
+from fase.phases.compare import (
     compare,
     leaderboard_markdown,
     leaderboard_table,
     type_shares,
 )
-from fase.zoo.registry import ZooSettings, available_models, create
 
 STUDY_MODELS = {"historical_average", "seasonal_naive", "poisson_glm", "hawkes", "dnn", "crimenet"}
 GRAPH_AND_FASE = {"gat_tcn", "stgnn", "fase_paper", "fase_default"}
@@ -27,7 +27,7 @@ GRAPH_AND_FASE = {"gat_tcn", "stgnn", "fase_paper", "fase_default"}
 def test_registry_lists_every_model_and_rejects_unknown_names():
     names = available_models()
     assert set(names) >= STUDY_MODELS | GRAPH_AND_FASE
-    settings = ZooSettings(training=TrainingConfig())
+    settings = ForecasterSettings(training=TrainingConfig())
     for name in names:
         model = create(name, settings)
         assert model.name == name
@@ -102,7 +102,7 @@ def test_type_shares_are_each_areas_training_shares():
 
 def test_compare_writes_the_leaderboard_and_fits_deterministic_models_once(tmp_path):
     data = spillover_city(n=4, steps=1200)
-    settings = ZooSettings(training=TrainingConfig(epochs=1))
+    settings = ForecasterSettings(training=TrainingConfig(epochs=1))
     result = compare(data, ["historical_average", "hawkes"], [1, 2, 3], settings, tmp_path)
     assert len(result.runs) == 6
     for name in ("historical_average", "hawkes"):
@@ -126,7 +126,7 @@ def test_worker_processes_give_the_numbers_of_one_process(tmp_path):
     torch.set_num_threads(1)
     data = spillover_city(n=4, steps=1200)
     training = TrainingConfig(window=32, stride=16, epochs=2, early_stopping_patience=None)
-    settings = ZooSettings(training=training, quick=True)
+    settings = ForecasterSettings(training=training, quick=True)
     models, seeds = ["historical_average", "dnn"], [3, 4]
     serial = compare(data, models, seeds, settings, tmp_path / "serial")
     parallel = compare(data, models, seeds, settings, tmp_path / "parallel", workers=2)

@@ -12,7 +12,7 @@ from tests.helpers.city import METRE_LAT, ORIGIN, SIDE, cell_center, write_city
 from fase.config import load_config
 from fase.data.tensors import Tensors
 from fase.graph import Graph
-from fase.phases import run_data_phases
+from fase.phases.data import run_data_phases
 
 TZ = "America/Chicago"
 
@@ -62,7 +62,7 @@ def city(tmp_path: Path):
 def test_default_preset_counts_every_incident_where_it_belongs(city, tmp_path: Path) -> None:
     cfg = load_config(config_path=city.config, preset="default")
     result = run_data_phases(cfg, tmp_path / "run")
-    t = Tensors.load(tmp_path / "run" / "data")
+    t = Tensors.load(tmp_path / "run")
     assert t.y.shape == (9, 24 + 25 + 24)  # 72 local hours + the repeated fall-back hour
     starts = t.starts()
 
@@ -119,7 +119,7 @@ def test_artefacts_and_split(city, tmp_path: Path) -> None:
     data = tmp_path / "run" / "data"
     for name in ("tensors.npz", "meta.json", "areas.geojson", "table1.md", "table1.json"):
         assert (data / name).is_file()
-    t = Tensors.load(data)
+    t = Tensors.load(tmp_path / "run")
     assert t.meta["split"] == {"train": [0, 51], "val": [51, 61], "test": [61, 73]}
     assert t.x.shape == (9, 73, 13) and t.meta["feature_names"][12] == "patrol_exposure"
 
@@ -134,5 +134,5 @@ def test_crime_type_channels_split_the_counts(tmp_path: Path) -> None:
     assert t.y_types is not None and t.y_types.shape == (*t.y.shape, 2)
     np.testing.assert_array_equal(t.y_types.sum(axis=-1), t.y)
     assert int(t.y_types[..., 0].sum()) == 4  # BATTERY (VIOLENT) rows assigned to an area
-    reloaded = Tensors.load(tmp_path / "run" / "data")
+    reloaded = Tensors.load(tmp_path / "run")
     np.testing.assert_array_equal(reloaded.y_types, t.y_types)

@@ -9,41 +9,41 @@ from tests.simulation.trained_run import write_trained_run
 
 from fase.config.simulation import SimulationConfig
 from fase.io import read_npz
-from fase.simulation.phase import load_trained_run
-from fase.simulation.study import STUDY_COLUMNS, run_policy_study, study_variants
+from fase.phases.policy_study import STUDY_COLUMNS, run_policy_study, study_variants
+from fase.phases.simulate import SimulationRun
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return load_trained_run(write_trained_run(tmp_path_factory.mktemp("study")))
+    return SimulationRun.load(write_trained_run(tmp_path_factory.mktemp("study")))
 
 
 def test_variants_cover_every_policy_with_and_without_a_floor(run):
-    variants = study_variants(run.cfg.allocation, floor=0.5)
+    variants = study_variants(run.trained.cfg.allocation, floor=0.5)
     assert [(v.policy, v.floor) for v in variants] == [
         (p, f)
         for p in ("paper", "proportional", "diminishing", "detection_parity")
         for f in (0.0, 0.5)
     ]
-    assert len(study_variants(run.cfg.allocation, floor=0.0)) == 4
+    assert len(study_variants(run.trained.cfg.allocation, floor=0.0)) == 4
 
 
 def test_policy_study_table_and_scenarios(run):
     sim = SimulationConfig(cycles=2, period="1D", retrain_epochs=1, retrain_window=8)
-    table = run_policy_study(run, sim, run.cfg.allocation, floor_share=0.5)
-    floor = 0.5 * run.cfg.allocation.budget / 9
+    table = run_policy_study(run, sim, run.trained.cfg.allocation, floor_share=0.5)
+    floor = 0.5 * run.trained.cfg.allocation.budget / 9
     assert list(table["policy"]) == [
         p for p in ("paper", "proportional", "diminishing", "detection_parity") for _ in (0, 1)
     ]
     np.testing.assert_allclose(table["floor"], [0.0, floor] * 4)
     assert set(STUDY_COLUMNS) <= set(table.columns)
-    on_disk = pd.read_csv(run.run_dir / "simulation" / "policy_study.csv")
+    on_disk = pd.read_csv(run.trained.run.policy_study_csv)
     pd.testing.assert_frame_equal(on_disk, table, check_exact=False, rtol=1e-12)
-    assert (run.run_dir / "simulation" / "policy_study.md").read_text().count("| rolling-") == 8
+    assert run.trained.run.policy_study_md.read_text().count("| rolling-") == 8
     for name, row in zip(table["scenario"], table.itertuples(), strict=True):
-        history = pd.read_csv(run.run_dir / "simulation" / name / "history.csv")
+        history = pd.read_csv(run.trained.run.scenario(name).history)
         assert row.detection_gap == pytest.approx(history["detection_gap"].mean())
-        patrol = read_npz(run.run_dir / "simulation" / name / "per_area.npz")["mean_patrol"]
+        patrol = read_npz(run.trained.run.scenario(name).per_area)["mean_patrol"]
         assert patrol.min() >= row.floor - 1e-9
     paper = table.set_index("scenario").loc["rolling-paper"]
     assert paper["patrolled_areas_mean"] <= 2 + 1e-9  # the LP's two hot spots per bin
@@ -52,10 +52,10 @@ def test_policy_study_table_and_scenarios(run):
 def test_parallel_workers_give_the_serial_numbers(run):
     """Two worker processes (one thread each) reproduce the serial study exactly."""
     sim = SimulationConfig(cycles=1, period="1D", retrain_epochs=1, retrain_window=8)
-    serial = run_policy_study(run, sim, run.cfg.allocation, floor_share=0.5)
+    serial = run_policy_study(run, sim, run.trained.cfg.allocation, floor_share=0.5)
     finished: list[str] = []
     parallel = run_policy_study(
-        run, sim, run.cfg.allocation, floor_share=0.5, workers=2, on_variant=finished.append
+        run, sim, run.trained.cfg.allocation, floor_share=0.5, workers=2, on_variant=finished.append
     )
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
     assert sorted(finished) == sorted(serial["scenario"])

@@ -11,6 +11,7 @@ from tests.report.fake_run import HISTORY, REFERENCE_HISTORY, write_fake_run
 
 from fase.errors import FaseInputError
 from fase.report import artefacts
+from fase.rundir import RunDir
 
 
 def test_reference_and_our_names_mean_the_same() -> None:
@@ -33,7 +34,7 @@ def test_a_canonical_column_wins_over_its_alias() -> None:
 
 def test_simulations_are_found_with_either_history_file(tmp_path: Path) -> None:
     write_fake_run(tmp_path)
-    sims = {s.name: s for s in artefacts.simulations(tmp_path)}
+    sims = {s.name: s for s in artefacts.simulations(RunDir(tmp_path))}
     assert set(sims) == {"baseline", "paper"}
     assert sims["paper"].history_file.name == "simulation_history.csv"
     pd.testing.assert_frame_equal(
@@ -47,33 +48,33 @@ def test_simulations_are_found_with_either_history_file(tmp_path: Path) -> None:
 def test_history_is_sorted_by_cycle(tmp_path: Path) -> None:
     (tmp_path / "simulation").mkdir()
     HISTORY.iloc[::-1].to_csv(tmp_path / "simulation" / "history.csv", index=False)
-    (sim,) = artefacts.simulations(tmp_path)
+    (sim,) = artefacts.simulations(RunDir(tmp_path))
     assert sim.name == "simulation"
     assert sim.history["cycle"].tolist() == [1, 2, 3, 4]
 
 
 def test_epsilon_comes_from_the_config_then_the_allocation(tmp_path: Path) -> None:
     write_fake_run(tmp_path)
-    assert artefacts.find_epsilon({"allocation": {"epsilon": 0.1}}, tmp_path) == (
+    assert artefacts.find_epsilon({"allocation": {"epsilon": 0.1}}, RunDir(tmp_path)) == (
         0.1,
         "config.yaml allocation.epsilon",
     )
-    assert artefacts.find_epsilon({}, tmp_path) == (0.05, "allocation/paper/summary.json")
-    assert artefacts.find_epsilon({}, tmp_path / "elsewhere") is None
+    assert artefacts.find_epsilon({}, RunDir(tmp_path)) == (0.05, "allocation/paper/summary.json")
+    assert artefacts.find_epsilon({}, RunDir(tmp_path / "elsewhere")) is None
 
 
 def test_absent_artefacts_are_none_and_broken_ones_are_errors(tmp_path: Path) -> None:
-    assert artefacts.training_log(tmp_path) is None
-    assert artefacts.policy_study(tmp_path) is None
-    assert artefacts.simulations(tmp_path) == []
-    assert artefacts.areas(tmp_path) is None
+    assert artefacts.training_log(RunDir(tmp_path)) is None
+    assert artefacts.policy_study(RunDir(tmp_path)) is None
+    assert artefacts.simulations(RunDir(tmp_path)) == []
+    assert artefacts.areas(RunDir(tmp_path)) is None
     (tmp_path / "forecast").mkdir()
     (tmp_path / "forecast" / "forecast.npz").write_bytes(b"not a zip")
     with pytest.raises(FaseInputError, match=r"forecast\.npz"):
         artefacts.read_arrays(tmp_path / "forecast" / "forecast.npz")
     (tmp_path / "config.yaml").write_text("a: [1, 2\n")
     with pytest.raises(FaseInputError, match="not valid YAML"):
-        artefacts.read_config(tmp_path)
+        artefacts.read_config(RunDir(tmp_path))
 
 
 def test_mean_over_steps(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tests.serve.server import Service
 from tests.simulation.trained_run import write_trained_run
 from typer.testing import CliRunner
 
+from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics
 from fase.allocation.policies import make_policy
 from fase.cli import reports_errors
@@ -35,9 +36,9 @@ from fase.cli.serve import serve_command
 from fase.data.features import build_features
 from fase.data.pipeline import feature_spec
 from fase.data.tensors import apply_scaler
-from fase.simulation.phase import TrainedRun, load_trained_run
+from fase.forecasters import TrainedRun
+from fase.models import forecast_warmup
 from fase.training.forecast import forecast_span
-from fase.training.pipeline import forecast_warmup
 from fase.training.windows import CountSeries
 
 RUN_START = pd.Timestamp("2021-03-01", tz="UTC")
@@ -87,18 +88,22 @@ class Stream:
         return [row for batch in self.acknowledged for row in batch] + self.in_flight
 
 
+def groups_of(run: TrainedRun) -> Groups:
+    return Groups.from_labels(run.tensors.meta["groups"])
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
-    return load_trained_run(write_trained_run(tmp_path_factory.mktemp("serve")))
+    return TrainedRun.load(write_trained_run(tmp_path_factory.mktemp("serve")))
 
 
 @pytest.fixture(scope="module")
 def stream(run: TrainedRun) -> Iterator[Stream]:
     """Post batches from a thread; SIGKILL the service after three acknowledgements;
     restart it on the same database; re-post the batch that was in flight."""
-    db = run.run_dir.parent / "live.sqlite"
+    db = run.run.root.parent / "live.sqlite"
     options = ("--period", "1d", "--threads", "1")
-    first = Service(run.run_dir, db, *options).start()
+    first = Service(run.run.root, db, *options).start()
     batches = make_batches(200)
     acknowledged: list[list[dict]] = []
     in_flight: list[dict] = []
@@ -123,7 +128,7 @@ def stream(run: TrainedRun) -> Iterator[Stream]:
         poster.join()
         first.stop()
     assert in_flight, "the stream ended before the kill"
-    service = Service(run.run_dir, db, *options).start()
+    service = Service(run.run.root, db, *options).start()
     try:
         stored = service.get("/health").json()["incidents_stored"]
         response = service.post("/incidents", json=body(in_flight))
@@ -169,9 +174,10 @@ def model_forecast(run: TrainedRun, record: np.ndarray, fill: np.ndarray) -> dic
     static = np.asarray(run.tensors.meta["static"])
     raw = build_features(counts, starts, static, feature_spec(run.cfg, pd.Timedelta("1h")))
     x = apply_scaler(raw, run.tensors.meta["scaler"])
-    series = CountSeries(x, counts, run.model.history_steps)
-    warmup = forecast_warmup(run.model)
-    span = forecast_span(run.model, series, frontier, frontier + PERIOD_BINS, warmup=warmup)
+    model = run.forecaster.module
+    series = CountSeries(x, counts, model.history_steps)
+    warmup = forecast_warmup(model)
+    span = forecast_span(model, series, frontier, frontier + PERIOD_BINS, warmup=warmup)
     return {"expected": span.expected, **span.params}
 
 
@@ -206,16 +212,16 @@ def test_allocation_and_fairness_equal_the_allocation_module(
     expected = np.array(stream.service.get("/forecast").json()["expected"])
     served = stream.service.get("/allocation", policy="proportional", budget=30).json()
     config = run.cfg.allocation.model_copy(update={"policy": "proportional", "budget": 30.0})
-    patrol = make_policy(config).allocate(expected, run.world.groups)
+    patrol = make_policy(config).allocate(expected, groups_of(run))
     np.testing.assert_allclose(np.array(served["patrol"]), patrol, rtol=1e-9, atol=1e-9)
     assert served["risk"] == "expected"
     np.testing.assert_allclose(np.array(served["patrol"]).sum(axis=1), 30.0, rtol=1e-9)
 
     fairness = stream.service.get("/fairness", policy="proportional", budget=30).json()
-    metrics = allocation_metrics(patrol, expected, run.world.groups, 30.0)
+    metrics = allocation_metrics(patrol, expected, groups_of(run), 30.0)
     for name in ("dir", "gini", "coverage", "detection_minority", "detection_gap"):
         assert fairness["metrics"][name]["mean"] == pytest.approx(np.nanmean(metrics[name]))
-    minority = run.world.groups.minority
+    minority = groups_of(run).minority
     groups = fairness["groups"]
     assert groups["minority"]["areas"] == int(minority.sum()) == 4
     assert groups["minority"]["patrol_share"] == pytest.approx(
@@ -348,6 +354,6 @@ def test_no_payload_gets_a_500(stream: Stream, payload: object) -> None:
 def test_serve_command_reports_a_bad_period(run: TrainedRun) -> None:
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(reports_errors(serve_command))
-    result = CliRunner().invoke(app, [str(run.run_dir), "--period", "90min"])
+    result = CliRunner().invoke(app, [str(run.run.root), "--period", "90min"])
     assert result.exit_code == 2, result.output
     assert "error: --period:" in result.output and "Traceback" not in result.output

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fase.allocation.groups import Groups
 from fase.data.features import FeatureSpec, build_features
-from fase.simulation.forecaster import Forecast, ForecastRequest, TrainingRequest
+from fase.forecasters import ForecastRequest, TrainingRequest
 from fase.simulation.params import FeatureMap, Params, World
+from fase.training.forecast import SpanForecast
 
 N_AREAS = 4
 N_BINS = 120
@@ -53,7 +53,8 @@ def make_params(mode: str = "rolling", **changes) -> Params:
 
 @dataclass
 class MemorisingForecaster:
-    """A causal stub: μ_t = 0.5 + lag_1 feature (the count at t − 1) + 0.1·exposure_t.
+    """A causal stub: Poisson(μ_t), μ_t = 0.5 + lag_1 feature (the count at t − 1) +
+    0.1·exposure_t, with expected count 0.8·μ_t (as a zero-inflated model would have).
 
     It records every request, and in ``events`` the bins it scores ("forecast") and the
     target bins it trains on ("train"), in order.
@@ -73,14 +74,13 @@ class MemorisingForecaster:
     def warmup_steps(self) -> int:
         return self.warmup
 
-    def forecast(self, request: ForecastRequest) -> Forecast:
+    def forecast(self, request: ForecastRequest) -> SpanForecast:
         self.requests.append(request)
         self.events.append(("forecast", set(range(request.start, request.stop))))
-        lo = request.start - request.offset
-        lag1 = request.x[:, lo:, 0].astype(float)
-        exposure = request.x[:, lo:, -1].astype(float)
+        lag1 = request.x[:, request.columns, 0].astype(float)
+        exposure = request.x[:, request.columns, -1].astype(float)
         mu = (0.5 + lag1 + 0.1 * exposure).T
-        return Forecast(mu, 0.8 * mu, lambda y, mu=mu: stats.poisson.logpmf(np.rint(y), mu))
+        return SpanForecast(request.start, request.stop, {"mu": mu}, 0.8 * mu, "poisson")
 
     def retrain(self, request: TrainingRequest) -> list[float]:
         self.training.append(request)

@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 
 from fase.allocation.groups import Groups
-from fase.simulation.deployment import CycleOutcome, Deployment
-from fase.simulation.forecaster import Forecast
+from fase.simulation.deployment import CycleOutcome, Deployment, PeriodForecast
 from fase.simulation.metrics import PAPER_COLUMNS, cycle_metrics, paper_row, per_area
 from fase.simulation.runner import aggregate
 
@@ -30,7 +29,7 @@ OBSERVED = np.array([[1.32, 0, 0.54, 0], [0, 1.8, 0, 0], [0.42, 0.42, 0, 1.08]])
 
 @pytest.fixture
 def outcome() -> CycleOutcome:
-    forecast = Forecast(RISK, RISK, lambda y: -np.asarray(y, float))  # NLL = mean count
+    forecast = PeriodForecast(RISK, RISK, lambda y: -np.asarray(y, float))  # NLL = mean count
     d = 0.3 + 0.6 * PATROL / 10
     np.testing.assert_allclose(TRUE * d, OBSERVED)  # the table above is consistent
     dep = Deployment(40, 43, forecast, RISK, PATROL, d, TRUE, OBSERVED, passes=2)

@@ -11,8 +11,8 @@ from scipy import stats
 from tests.simulation.stubs import START, MemorisingForecaster, make_params
 
 from fase.allocation.policies import PaperPolicy, ProportionalPolicy
+from fase.forecasters import ForecastRequest
 from fase.simulation.detection import draw_incidents, observe
-from fase.simulation.forecaster import ForecastRequest
 from fase.simulation.rolling import deploy_period
 from fase.simulation.runner import run_replicate, simulate
 from fase.simulation.state import initial_state

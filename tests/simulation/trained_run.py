@@ -12,7 +12,7 @@ import pandas as pd
 from tests.helpers.city import write_city
 
 from fase.config import load_config
-from fase.training.pipeline import train_run
+from fase.phases.train import train_run
 
 TINY = {
     "model": {

@@ -328,7 +328,7 @@ def test_fase_train_nproc_relaunches_itself_under_torchrun(
 
     from fase.cli import app
     from fase.config import load_config
-    from fase.runinfo import config_to_yaml
+    from fase.rundir import config_to_yaml
 
     launched: list[tuple[list[str], dict[str, str]]] = []
 

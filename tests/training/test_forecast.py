@@ -11,8 +11,8 @@ import torch
 from tests.training.helpers import HAWKES_BINS, synthetic_series, tiny_model
 
 from fase.io import read_npz
+from fase.models import forecast_warmup
 from fase.training import CountSeries, forecast_span, read_forecast, write_forecast
-from fase.training.pipeline import forecast_warmup
 
 START, END = 200, 300
 
@@ -78,14 +78,14 @@ def test_forecast_is_causal() -> None:
 
 
 def test_artefact_stores_test_unprefixed_and_validation_prefixed(tmp_path: Path) -> None:
-    model = tiny_model()
+    model = tiny_model(likelihood_eps=1e-6)
     series = series_for(model)
     forecasts = {
         "val": forecast_span(model, series, 200, 250, warmup=3),
         "test": forecast_span(model, series, 250, 300, warmup=3),
     }
     bin_start = np.arange(300, dtype=np.int64) * 3_600_000_000_000
-    path = write_forecast(tmp_path / "forecast.npz", forecasts, bin_start, "zinb", 1e-6)
+    path = write_forecast(tmp_path / "forecast.npz", forecasts, bin_start)
     arrays = read_npz(path)
     assert arrays["mu"].shape == arrays["expected"].shape == (50, 5)
     np.testing.assert_array_equal(arrays["mu"], forecasts["test"].params["mu"])
@@ -93,9 +93,10 @@ def test_artefact_stores_test_unprefixed_and_validation_prefixed(tmp_path: Path)
     np.testing.assert_array_equal(arrays["bin_start"], bin_start[250:300])
     np.testing.assert_array_equal(arrays["span"], [250, 300])
     stored = read_forecast(path)
-    assert (stored.distribution, stored.likelihood_eps) == ("zinb", 1e-6)
+    assert (stored.distribution, stored.eps) == ("zinb", 1e-6)
+    assert (stored.start, stored.end) == (250, 300)
     dist = stored.to_distribution()
     np.testing.assert_allclose(dist.mean.numpy(), arrays["expected"], rtol=1e-6)
-    assert read_forecast(path, "val").forecast.start == 200
+    assert read_forecast(path, "val").start == 200
     with pytest.raises(ValueError):
-        write_forecast(tmp_path / "x.npz", {"val": forecasts["val"]}, bin_start, "zinb", None)
+        write_forecast(tmp_path / "x.npz", {"val": forecasts["val"]}, bin_start)

@@ -31,7 +31,7 @@ from fase.allocation.policies import (
     make_policy,
 )
 from fase.allocation.proportional import solve_proportional
-from fase.allocation.tradeoff import plot_tradeoff, tradeoff_curve
+from fase.allocation.tradeoff import tradeoff_curve
 from fase.config.allocation import AllocationConfig, PolicyName
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "gini",
     "group_mean",
     "make_policy",
-    "plot_tradeoff",
     "risk_share",
     "solve_detection_parity",
     "solve_diminishing",

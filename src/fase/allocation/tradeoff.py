@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics
 from fase.allocation.policies import make_policy
 from fase.config.allocation import AllocationConfig, PolicyName
-from fase.io import atomic_path
 
 DEFAULT_TOLERANCES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 ALL_POLICIES: tuple[PolicyName, ...] = ("paper", "proportional", "diminishing", "detection_parity")
@@ -81,38 +77,3 @@ def tradeoff_curve(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def plot_tradeoff(table: pd.DataFrame, path: str | Path, dpi: int = 300) -> list[Path]:
-    """Save the trade-off figure as ``<path>.png`` and ``<path>.pdf``; return both paths.
-
-    Left: coverage against mean |DIR − 1| (symmetric-log axis); right: coverage against
-    the mean detection gap; one line per policy, points labelled with their tolerance.
-    Uses the Agg canvas directly (no pyplot state, no display needed).
-    """
-    figure = Figure(figsize=(10, 4), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(1, 2, sharey=True)
-    for ax, column, label in (
-        (axes[0], "dir_deviation", "mean |DIR − 1|"),
-        (axes[1], "detection_gap", "mean |detection-rate gap|"),
-    ):
-        for policy, part in table.groupby("policy", sort=False):
-            part = part.sort_values("tolerance")
-            ax.plot(part[column], part["coverage"], marker="o", label=str(policy))
-            for _, row in part.iterrows():
-                ax.annotate(f"{row['tolerance']:g}", (row[column], row["coverage"]), fontsize=6)
-        ax.set_xlabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].set_xscale("symlog", linthresh=0.01)  # unconstrained policies can reach DIR ≫ 1
-    axes[0].set_ylabel("coverage  μᵀp / (B·max μ)")
-    axes[0].legend(title="policy (tolerance)")
-    stem = Path(path).with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    saved = []
-    for suffix in (".png", ".pdf"):
-        target = stem.with_suffix(suffix)
-        with atomic_path(target, suffix=suffix) as tmp:
-            figure.savefig(tmp, dpi=dpi, format=suffix[1:])
-        saved.append(target)
-    return saved

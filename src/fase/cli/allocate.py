@@ -85,7 +85,7 @@ def allocate_command(
     Settings not given as options come from the run's resolved config (its
     ``allocation`` section), else from the defaults.
     """
-    from fase.allocation.phase import run_allocation
+    from fase.phases.allocate import run_allocation
 
     given = {
         "policy": policy,

@@ -9,27 +9,34 @@ import typer
 from rich.console import Console
 
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
-from fase.runinfo import new_run_dir
+from fase.rundir import RunDir, new_run_dir
 
 
 def compare_command(
     models: Annotated[
         str, typer.Option(help="Comma-separated model names, or 'all' (see --list).")
     ] = "all",
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds per model (mean ± std).")] = 3,
+    seeds: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seeds per model, mean ± std (default 3: compare.seeds)."),
+    ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="Small models, 2 epochs on few windows: a smoke run.")
     ] = False,
     epochs: Annotated[
-        int | None, typer.Option(min=1, help="Training epochs of the neural models (default 6).")
+        int | None,
+        typer.Option(
+            min=1, help="Training epochs of the neural models (default 6: compare.budget)."
+        ),
     ] = None,
     explain: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--explain/--no-explain",
-            help="Integrated-Gradients attributions of every neural model (first seed).",
+            help="Integrated-Gradients attributions of every neural model, first seed "
+            "(default: compare.explain).",
         ),
-    ] = True,
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -50,16 +57,22 @@ def compare_command(
     ] = None,
 ) -> None:
     """Fit every model on the same data and split; write the leaderboard (MD, CSV, figure)."""
-    from fase.zoo.pipeline import run_compare
-    from fase.zoo.registry import available_models, require_models
+    from fase.forecasters import available_models, compared_models, require_models
+    from fase.phases.compare import run_compare
 
-    names = available_models()
     if list_models:
-        typer.echo("\n".join(names))
+        ranked = compared_models()
+        for name in available_models():
+            typer.echo(name if name in ranked else f"{name} (not in 'all': the run's own FASE)")
         return
-    chosen = names if models == "all" else [m.strip() for m in models.split(",") if m.strip()]
+    chosen = (
+        compared_models()
+        if models == "all"
+        else [m.strip() for m in models.split(",") if m.strip()]
+    )
     require_models(chosen)
     cfg = build_config(dataset, preset, config, seed, {})
+    seeds = cfg.compare.seeds if seeds is None else seeds
     out_dir = out if out is not None else new_run_dir(root="runs/compare")
     console = Console(stderr=True)
     console.print(
@@ -77,5 +90,6 @@ def compare_command(
         workers=workers,
         say=lambda msg: console.print(f"  {msg}"),
     )
-    typer.echo((out_dir / "leaderboard.md").read_text(encoding="utf-8"))
-    typer.echo(f"leaderboard: {out_dir / 'leaderboard.md'} ({len(result.leaderboard)} models)")
+    board = RunDir(out_dir).leaderboard_md
+    typer.echo(board.read_text(encoding="utf-8"))
+    typer.echo(f"leaderboard: {board} ({len(result.leaderboard)} models)")

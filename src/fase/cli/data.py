@@ -12,7 +12,7 @@ from rich.markdown import Markdown
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
 from fase.data.parquet import is_url
 from fase.errors import FaseInputError
-from fase.runinfo import new_run_dir, write_run_info
+from fase.rundir import RunDir, new_run_dir
 
 
 def path_overrides(
@@ -59,7 +59,7 @@ def data_command(
     ] = None,
 ) -> None:
     """Build the feature tensors and hybrid graph; print and save the dataset and graph tables."""
-    from fase.phases import run_data_phases
+    from fase.phases.data import run_data_phases
 
     console = Console(stderr=True)
     overrides = path_overrides(incidents, polygons, demographics)
@@ -67,10 +67,8 @@ def data_command(
     run_dir = out if out is not None else new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     with console.status("Phase 1–2") as status:
-        result = run_data_phases(
-            cfg, run_dir, progress=lambda msg: status.update(f"Phase 1–2: {msg}")
-        )
-    write_run_info(run_dir, cfg, "fase data", {"seconds": result.seconds})
+        result = run_data_phases(cfg, run_dir, lambda msg: status.update(f"Phase 1–2: {msg}"))
+    RunDir(run_dir).record(cfg, "fase data", {"seconds": result.seconds})
     out_console = Console()
     out_console.print(Markdown(result.dataset_table))
     out_console.print(Markdown(result.graph_table))

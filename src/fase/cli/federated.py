@@ -7,42 +7,46 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
 from fase.errors import FaseInputError
 
-STRATEGIES = ("fedavg", "fedprox")
-BACKENDS = ("inprocess", "ray")
-DEFAULT_MU = 0.01
-
 
 def federated_command(
     clients: Annotated[
-        int, typer.Option(min=2, help="Clients: districts of contiguous areas (2 … areas).")
-    ] = 4,
-    rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 5,
+        int | None,
+        typer.Option(min=2, help="Clients: districts of contiguous areas (default: 4)."),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="Federated rounds (default: 5).")
+    ] = None,
     model: Annotated[
-        str, typer.Option(help="Neural model whose weights are shared by all areas.")
-    ] = "dnn",
-    strategy: Annotated[str, typer.Option(help="fedavg or fedprox.")] = "fedavg",
+        str | None,
+        typer.Option(help="Neural model whose weights are shared by all areas (default: dnn)."),
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="fedavg or fedprox (default: fedavg).")
+    ] = None,
     mu: Annotated[
         float | None,
-        typer.Option(help=f"FedProx proximal weight μ ≥ 0 (default {DEFAULT_MU}; fedprox only)."),
+        typer.Option(help="FedProx proximal weight μ ≥ 0 (default 0.01; fedprox only)."),
     ] = None,
     local_epochs: Annotated[
-        int, typer.Option("--local-epochs", min=1, help="Epochs each client trains per round.")
-    ] = 1,
+        int | None,
+        typer.Option("--local-epochs", min=1, help="Epochs each client trains per round (1)."),
+    ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="Small model, every 8th window: a smoke run.")
     ] = False,
     backend: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="inprocess (clients one by one in this process) or ray (Flower's Ray "
-            "backend: training.threads actors in parallel)."
+            help="inprocess (clients one by one in this process, the default) or ray "
+            "(Flower's Ray backend: training.threads actors in parallel)."
         ),
-    ] = "inprocess",
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show Flower's and Ray's logs.")
     ] = False,
@@ -54,41 +58,53 @@ def federated_command(
         Path | None, typer.Option(help="Output directory (default: runs/federated/<timestamp>).")
     ] = None,
 ) -> None:
-    """Federate a forecaster over districts with Flower; compare with centralised training."""
-    from fase.federated.local import LocalSetup, neural_forecaster
-    from fase.federated.pipeline import FederatedSettings, run_federated
-    from fase.runinfo import new_run_dir
-    from fase.zoo.registry import ZooSettings, require_models
+    """Federate a forecaster over districts with Flower; compare with centralised training.
 
-    require_models([model], "--model")
-    if strategy not in STRATEGIES:
-        raise FaseInputError("--strategy", f"unknown strategy {strategy!r}", f"use {STRATEGIES}")
-    if backend not in BACKENDS:
-        raise FaseInputError("--backend", f"unknown backend {backend!r}", f"use {BACKENDS}")
-    if mu is not None and strategy != "fedprox":
-        raise FaseInputError("--mu", "applies to --strategy fedprox only", "leave --mu out")
+    Settings not given as options come from the config's ``federated`` section.
+    """
+    from fase.config import FederatedConfig
+    from fase.federated.local import LocalSetup, neural_forecaster
+    from fase.forecasters import forecaster_settings, require_models
+    from fase.phases.federated import run_federated
+    from fase.rundir import RunDir, new_run_dir
+
     cfg = build_config(dataset, preset, config, seed, {})
-    neural_forecaster(LocalSetup(model, ZooSettings(cfg.training), cfg.seed))  # before the data
-    settings = FederatedSettings(
-        clients=clients,
-        rounds=rounds,
-        local_epochs=local_epochs,
-        model=model,
-        strategy="fedprox" if strategy == "fedprox" else "fedavg",
-        mu=(DEFAULT_MU if mu is None else mu) if strategy == "fedprox" else 0.0,
-        seed=cfg.seed,
-        quick=quick,
-        backend="ray" if backend == "ray" else "inprocess",
-        workers=cfg.training.threads,
-    )
+    given = {
+        "clients": clients,
+        "rounds": rounds,
+        "model": model,
+        "strategy": strategy,
+        "mu": mu,
+        "local_epochs": local_epochs,
+        "backend": backend,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    try:
+        settings = FederatedConfig.model_validate({**cfg.federated.model_dump(), **changes})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "strategy"
+        option = f"--{field.replace('_', '-')}"
+        if error["type"] == "literal_error":
+            expected = error["ctx"]["expected"]
+            raise FaseInputError(
+                option, f"unknown {field} {error['input']!r}", f"use {expected}"
+            ) from None
+        raise FaseInputError(option, error["msg"]) from None
+    if mu is not None and settings.strategy != "fedprox":
+        raise FaseInputError("--mu", "applies to --strategy fedprox only", "leave --mu out")
+    require_models([settings.model], "--model")
+    neural_forecaster(LocalSetup(settings.model, forecaster_settings(cfg), cfg.seed))
+    cfg = cfg.model_copy(update={"federated": settings})
     out_dir = out if out is not None else new_run_dir(root="runs/federated")
     console = Console(stderr=True)
     console.print(
-        f"[bold]fase federated[/bold]: {model} over {clients} clients on {cfg.dataset.name} "
-        f"→ {out_dir}"
+        f"[bold]fase federated[/bold]: {settings.model} over {settings.clients} clients on "
+        f"{cfg.dataset.name} → {out_dir}"
     )
     run_federated(
-        cfg, out_dir, settings, say=lambda msg: console.print(f"  {msg}"), verbose=verbose
+        cfg, out_dir, quick=quick, say=lambda msg: console.print(f"  {msg}"), verbose=verbose
     )
-    typer.echo((out_dir / "summary.md").read_text(encoding="utf-8"))
-    typer.echo(f"summary: {out_dir / 'summary.md'}")
+    summary = RunDir(out_dir).federated_summary_md
+    typer.echo(summary.read_text(encoding="utf-8"))
+    typer.echo(f"summary: {summary}")

@@ -23,8 +23,14 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="YAML with dataset, preset and section overrides."),
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (overrides the preset).")]
-ThreadsOpt = Annotated[
-    int, typer.Option("--threads", help="CPU threads for torch and BLAS (default: 2).")
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Registered model to train, allocate on, simulate and serve "
+        "(default: the config's forecaster, fase; `fase compare --list`).",
+    ),
 ]
 
 
@@ -34,8 +40,16 @@ def build_config(
     config: Path | None,
     seed: int | None,
     overrides: dict[str, Any],
+    model: str | None = None,
 ) -> RunConfig:
-    """Load the config with CLI overrides applied last."""
+    """Load the config with CLI overrides applied last; ``model`` names the forecaster."""
+    from fase.forecasters import require_models
+
     if seed is not None:
         overrides = {**overrides, "seed": seed}
-    return load_config(dataset=dataset, preset=preset, config_path=config, overrides=overrides)
+    if model is not None:
+        require_models([model], "--model")
+        overrides = {**overrides, "forecaster": model}
+    cfg = load_config(dataset=dataset, preset=preset, config_path=config, overrides=overrides)
+    require_models([cfg.forecaster], "forecaster")
+    return cfg

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
-from fase.runinfo import new_run_dir
+from fase.cli.options import ConfigOpt, DatasetOpt, ModelOpt, PresetOpt, SeedOpt, build_config
+from fase.rundir import new_run_dir
 
 
 def run_command(
@@ -18,6 +18,7 @@ def run_command(
     dataset: DatasetOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
+    model: ModelOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")
     ] = None,
@@ -28,15 +29,16 @@ def run_command(
     ] = None,
 ) -> None:
     """The whole pipeline: data, graph, training, evaluation, allocation, simulation, report."""
-    from fase.pipeline import run_pipeline
+    from fase.phases.run import run_pipeline
 
     training = {"threads": threads, "epochs": epochs}
     overrides = {"training": {k: v for k, v in training.items() if v is not None}}
-    cfg = build_config(dataset, preset, config, seed, overrides)
+    cfg = build_config(dataset, preset, config, seed, overrides, model)
     run_dir = out if out is not None else new_run_dir()
     console = Console(stderr=True)
     console.print(
-        f"[bold]fase run[/bold]: preset {cfg.preset}, dataset {cfg.dataset.name} → {run_dir}"
+        f"[bold]fase run[/bold]: preset {cfg.preset}, dataset {cfg.dataset.name}, "
+        f"model {cfg.forecaster} → {run_dir}"
     )
     result = run_pipeline(cfg, run_dir, say=lambda msg: console.print(f"  {msg}"))
 

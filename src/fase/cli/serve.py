@@ -10,7 +10,7 @@ import typer
 
 def serve_command(
     run_dir: Annotated[
-        Path, typer.Argument(help="A run trained with `fase train` (checkpoints/best.pt).")
+        Path, typer.Argument(help="A run trained with `fase train` (any model; its model/).")
     ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
@@ -32,11 +32,11 @@ def serve_command(
     fairness, and the live map at /. Stops on Ctrl-C; accepted incidents are on disk."""
     import uvicorn
 
+    from fase.rundir import RunDir
     from fase.runtime import configure_threads
     from fase.serve import create_app, default_db
-    from fase.training.pipeline import load_run_config
 
-    configure_threads(threads or load_run_config(run_dir).training.threads)
+    configure_threads(threads or RunDir(run_dir).load_config().training.threads)
     app = create_app(run_dir, db, period=period)
     typer.echo(
         f"serving {run_dir} on http://{host}:{port}/ (incidents: {db or default_db(run_dir)})"

@@ -28,9 +28,7 @@ def _given(**options: Any) -> dict[str, Any]:
 
 
 def simulate_command(
-    run_dir: Annotated[
-        Path, typer.Argument(help="A run trained with `fase train` (checkpoints/best.pt).")
-    ],
+    run_dir: Annotated[Path, typer.Argument(help="A run trained with `fase train` (its model/).")],
     mode: Annotated[
         str | None,
         typer.Option(help="rolling (corrected, default) or paper (the reference's leaky loop)."),
@@ -75,6 +73,15 @@ def simulate_command(
             "(default: simulation.study_floor_share)."
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Registered model to deploy (default: the run's own; another one is "
+            "fitted on the run's data first, and its scenarios end in -<model>).",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="Torch device for retraining (cpu, cuda).")] = "cpu",
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
 ) -> None:
@@ -83,13 +90,17 @@ def simulate_command(
     Settings not given as options come from the run's resolved config (its
     ``simulation`` and ``allocation`` sections), else from the defaults.
     """
+    from fase.forecasters import require_models
+    from fase.phases.policy_study import run_policy_study
+    from fase.phases.simulate import SimulationRun, run_simulation
     from fase.runtime import configure_threads
-    from fase.simulation.phase import load_trained_run, run_simulation
-    from fase.simulation.study import run_policy_study
 
-    run = load_trained_run(run_dir)
-    configure_threads(threads or run.cfg.training.threads)
-    base_sim = run.cfg.simulation
+    if model is not None:
+        require_models([model], "--model")
+    run = SimulationRun.load(run_dir)
+    cfg = run.trained.cfg
+    configure_threads(threads or cfg.training.threads)
+    base_sim = cfg.simulation
     sim_changes = _given(
         mode=mode,
         cycles=cycles,
@@ -104,8 +115,10 @@ def simulate_command(
     sim: SimulationConfig = _validated(SimulationConfig, base_sim, sim_changes)
     paper_policy = {"policy": "paper"} if sim.mode == "paper" else {}
     allocation: AllocationConfig = _validated(
-        AllocationConfig, run.cfg.allocation, {**paper_policy, **_given(policy=policy, floor=floor)}
+        AllocationConfig, cfg.allocation, {**paper_policy, **_given(policy=policy, floor=floor)}
     )
+    if model is not None:
+        run = run.with_model(model, say=typer.echo)
 
     def report(replicate: int, cycle: int, row: dict[str, float]) -> None:
         typer.echo(
@@ -121,17 +134,17 @@ def simulate_command(
             allocation,
             floor_share=sim.study_floor_share if floor_share is None else floor_share,
             device=device,
-            workers=threads or run.cfg.training.threads,
+            workers=threads or cfg.training.threads,
             on_variant=lambda variant: typer.echo(f"simulated {variant}"),
         )
         typer.echo(table.to_string(index=False))
-        typer.echo(f"wrote {run.run_dir / 'simulation' / 'policy_study.csv'}")
+        typer.echo(f"wrote {run.trained.run.policy_study_csv}")
         return
     result, out_dir = run_simulation(
         run, sim, allocation, name=name, device=device, on_cycle=report
     )
     typer.echo(
-        f"{sim.mode}/{allocation.policy}: {sim.cycles} cycles × {sim.replicates} replicate(s) "
-        f"in {result.seconds:.1f} s"
+        f"{sim.mode}/{allocation.policy} with {run.model}: {sim.cycles} cycles × "
+        f"{sim.replicates} replicate(s) in {result.seconds:.1f} s"
     )
     typer.echo(f"wrote {out_dir}")

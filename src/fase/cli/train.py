@@ -1,4 +1,5 @@
-"""``fase train`` (Phase 3: train FASE, forecast val and test) and ``fase evaluate RUN_DIR``."""
+"""``fase train`` (Phase 3: fit the run's model, forecast val and test) and
+``fase evaluate RUN_DIR``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.cli.options import ConfigOpt, DatasetOpt, ModelOpt, PresetOpt, SeedOpt, build_config
 from fase.errors import FaseInputError
 
 if TYPE_CHECKING:
     from fase.config import RunConfig
-    from fase.training.pipeline import TrainingRun
+    from fase.phases.train import TrainingRun
 
 OutOpt = Annotated[Path | None, typer.Option(help="Run directory (default: runs/<timestamp>).")]
 ResumeOpt = Annotated[
@@ -57,6 +58,7 @@ def train_command(
     dataset: DatasetOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
+    model: ModelOpt = None,
     out: OutOpt = None,
     resume: ResumeOpt = None,
     threads: ThreadsOpt = None,
@@ -65,20 +67,26 @@ def train_command(
     device: DeviceOpt = None,
     loader_workers: LoaderWorkersOpt = None,
 ) -> None:
-    """Train FASE (building the data and graph first if the run has none) and forecast.
+    """Fit the run's model (FASE unless --model names another; the data and graph are
+    built first if the run has none) and forecast the validation and test splits.
 
     With ``--nproc N`` > 1 it relaunches itself under ``torchrun`` in N processes; a
     process that torchrun started (also by hand, on several machines) trains as its rank.
     """
-    from fase.runinfo import new_run_dir
+    from fase.rundir import RunDir, new_run_dir
     from fase.training.distributed import launched_by_torchrun
-    from fase.training.pipeline import load_run_config
 
     as_rank = launched_by_torchrun()
     if as_rank and nproc != 1:
         raise FaseInputError("--nproc", "is set by torchrun inside torchrun", "leave it out")
     if resume is not None:
-        given = {"--config": config, "--dataset": dataset, "--preset": preset, "--seed": seed}
+        given = {
+            "--config": config,
+            "--dataset": dataset,
+            "--preset": preset,
+            "--seed": seed,
+            "--model": model,
+        }
         clashing = [name for name, value in given.items() if value is not None]
         if clashing or (out is not None and out != resume):
             raise FaseInputError(
@@ -86,15 +94,21 @@ def train_command(
                 f"cannot be combined with {', '.join(clashing) or '--out'}",
                 "a resumed run keeps its own config.yaml",
             )
-        run_dir, cfg = resume, load_run_config(resume)
+        run_dir, cfg = resume, RunDir(resume).load_config()
         relaunch = ["--resume", str(resume.resolve())]
     else:
-        cfg = build_config(dataset, preset, config, seed, {})
+        cfg = build_config(dataset, preset, config, seed, {}, model)
         if out is None and (nproc > 1 or as_rank):
             raise FaseInputError("--out", "is needed with several processes", "name a run dir")
         run_dir = out if out is not None else new_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
-        chosen = {"--config": config, "--dataset": dataset, "--preset": preset, "--seed": seed}
+        chosen = {
+            "--config": config,
+            "--dataset": dataset,
+            "--preset": preset,
+            "--seed": seed,
+            "--model": model,
+        }
         relaunch = [part for k, v in chosen.items() if v is not None for part in (k, str(v))]
         relaunch += ["--out", str(run_dir.resolve())]
     if threads is None and nproc > 1:
@@ -105,7 +119,7 @@ def train_command(
     elif nproc > 1:
         _launch(nproc, cfg, relaunch, progress)
     else:
-        from fase.training.pipeline import train_run
+        from fase.phases.train import train_run
 
         run = train_run(cfg, run_dir, resume=resume is not None, progress=progress)
         _report(run, cfg, run_dir, resume is not None, 1)
@@ -153,9 +167,9 @@ def _launch(nproc: int, cfg: RunConfig, arguments: list[str], progress: bool | N
 def _train_as_rank(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None) -> None:
     """This torchrun worker's part: rank 0 builds missing data first, every rank trains,
     rank 0 alone writes the run info and prints the summary."""
-    from fase.phases import ensure_data_phases
+    from fase.phases.data import ensure_data_phases
+    from fase.phases.train import train_run
     from fase.training.distributed import init_from_env, shutdown
-    from fase.training.pipeline import train_run
 
     sharding = init_from_env(cfg.training.device)
     try:
@@ -172,30 +186,42 @@ def _train_as_rank(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool |
 
 def _report(run: TrainingRun, cfg: RunConfig, run_dir: Path, resumed: bool, processes: int) -> None:
     """Write the run info and print the summary of a finished training."""
-    from fase.runinfo import write_run_info
+    from fase.rundir import RunDir
 
-    result = run.fit
-    state = result.state
-    summary = {
-        "epochs": state.epoch,
-        "stopped_early": state.stopped,
-        "best_epoch": state.best_epoch,
-        "best_val_nll": state.best_val_loss,
-        "scored_checkpoint": result.scored_checkpoint,
-        "scored_epoch": result.scored_epoch,
-        "test_nll": result.test_loss,
-        "seconds_per_epoch": result.seconds_per_epoch,
+    result = run.report.training
+    command = "fase train" + (f" --nproc {processes}" if processes > 1 else "")
+    command += " --resume" if resumed else ""
+    summary: dict[str, object] = {
+        "model": cfg.forecaster,
+        "parameters": run.forecaster.num_parameters,
+        "seconds": run.report.seconds,
         "processes": processes,
         "device": cfg.training.device,
     }
-    command = "fase train" + (f" --nproc {processes}" if processes > 1 else "")
-    command += " --resume" if resumed else ""
-    write_run_info(run_dir, cfg, command, summary)
+    if result is None:  # fitted in closed form or by a deterministic optimiser
+        RunDir(run_dir).record(cfg, command, summary)
+        typer.echo(f"{cfg.forecaster}: fitted in {run.report.seconds:.1f} s")
+        typer.echo(f"wrote {run_dir}")
+        return
+    state = result.state
+    loss = "NLL" if run.forecaster.objective == "nll" else "MSE"
+    summary |= {
+        "epochs": state.epoch,
+        "stopped_early": state.stopped,
+        "best_epoch": state.best_epoch,
+        "objective": run.forecaster.objective,
+        "best_val_loss": state.best_val_loss,
+        "scored_checkpoint": result.scored_checkpoint,
+        "scored_epoch": result.scored_epoch,
+        "test_loss": result.test_loss,
+        "seconds_per_epoch": result.seconds_per_epoch,
+    }
+    RunDir(run_dir).record(cfg, command, summary)
     stop = " (early stop)" if state.stopped else ""
     test = "n/a" if result.test_loss is None else f"{result.test_loss:.4f}"
     typer.echo(
-        f"{cfg.preset}: {state.epoch} epochs{stop}, best epoch {state.best_epoch} "
-        f"(val NLL {state.best_val_loss:.4f}); test NLL {test} "
+        f"{cfg.preset} {cfg.forecaster}: {state.epoch} epochs{stop}, best epoch "
+        f"{state.best_epoch} (val {loss} {state.best_val_loss:.4f}); test {loss} {test} "
         f"with the {result.scored_checkpoint} weights (epoch {result.scored_epoch}); "
         f"{result.seconds_per_epoch:.2f} s/epoch"
     )
@@ -206,8 +232,9 @@ def evaluate_command(
     run_dir: Annotated[Path, typer.Argument(help="Run directory with forecast/forecast.npz.")],
 ) -> None:
     """Score the test forecast (NLL, MAE/RMSE, hotspots, coverage); print the overall tables."""
-    from fase.evaluation import markdown_table
-    from fase.training.scoring import EVALUATION_DIR, evaluate_run
+    from fase.phases.evaluate import evaluate_run
+    from fase.rundir import RunDir
+    from fase.tables import markdown_table
 
     report = evaluate_run(run_dir)
     overall = report["overall"]
@@ -216,4 +243,4 @@ def evaluate_command(
     for key, title in sections.items():
         rows = overall[key]
         typer.echo(f"{title}\n\n" + markdown_table(rows if isinstance(rows, list) else [rows]))
-    typer.echo(f"wrote {run_dir / EVALUATION_DIR}")
+    typer.echo(f"wrote {RunDir(run_dir).evaluation_json.parent}")

@@ -9,6 +9,7 @@ Presets are data (``fase/presets/*.yaml``); datasets are data
 ``default`` holds the corrected choices listed in ``docs/deviations.md``.
 """
 
+from fase.config.compare import CompareConfig, FederatedConfig, TrainingBudget
 from fase.config.dataset import (
     AreaSource,
     BBox,
@@ -27,12 +28,15 @@ __all__ = [
     "BBox",
     "Calendar",
     "ColumnMap",
+    "CompareConfig",
     "DataMethod",
     "DatasetConfig",
     "DemographicsSource",
+    "FederatedConfig",
     "GraphMethod",
     "IncidentSource",
     "RunConfig",
+    "TrainingBudget",
     "available_datasets",
     "available_presets",
     "bins_per",

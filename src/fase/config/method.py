@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from fase.config.allocation import AllocationConfig
+from fase.config.compare import CompareConfig, FederatedConfig
 from fase.config.dataset import DatasetConfig, Strict
 from fase.config.durations import Duration
 from fase.config.model import ModelConfig
@@ -78,10 +79,16 @@ def resolve_contiguity(graph: GraphMethod, dataset: DatasetConfig) -> GraphMetho
 
 
 class RunConfig(Strict):
-    """Everything a run needs: the dataset, the method of every phase and the seed."""
+    """Everything a run needs: the dataset, the method of every phase and the seed.
+
+    ``forecaster`` is the registered model the run trains, evaluates, allocates on,
+    retrains in the feedback simulation and serves (``fase compare --list``); ``model``
+    configures FASE.
+    """
 
     preset: str = "default"
     seed: int = 42
+    forecaster: str = "fase"
     dataset: DatasetConfig
     data: DataMethod = DataMethod()
     graph: GraphMethod = GraphMethod()
@@ -89,3 +96,5 @@ class RunConfig(Strict):
     training: TrainingConfig = TrainingConfig()
     allocation: AllocationConfig = AllocationConfig()
     simulation: SimulationConfig = SimulationConfig()
+    compare: CompareConfig = CompareConfig()
+    federated: FederatedConfig = FederatedConfig()

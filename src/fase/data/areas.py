@@ -398,3 +398,13 @@ def _internal_points(
         lat = np.where(known, given_lat, lat)
         lon = np.where(known, given_lon, lon)
     return lon, lat
+
+
+def land_area_km2(areas_path: Path, projected_crs: str | None) -> np.ndarray:
+    """(N,) polygon areas in km², in node order, measured in ``projected_crs`` (else the
+    estimated UTM zone) from a run's ``data/areas.geojson``."""
+    if not areas_path.is_file():
+        raise FaseInputError(areas_path, "not found", "rebuild the run's data with `fase data`")
+    frame = gpd.read_file(areas_path)
+    crs = projected_crs or frame.estimate_utm_crs()
+    return frame.to_crs(crs).geometry.area.to_numpy(dtype=float) / 1e6

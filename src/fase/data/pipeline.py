@@ -8,9 +8,7 @@ incident of duplicate detection (``docs/scale.md``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,9 +24,9 @@ from fase.data.incidents import IncidentStream, IncidentSummary
 from fase.data.tensors import SPLITS, Tensors, fit_scaler, split_bounds
 from fase.errors import FaseInputError
 from fase.io import atomic_path
-from fase.report.tables import save_table
-
-Progress = Callable[[str], None]
+from fase.progress import Say
+from fase.rundir import RunDir
+from fase.tables import save_table
 
 
 @dataclass
@@ -154,7 +152,7 @@ def count_incidents(
     return IncidentCounts(y, y_types, names, join)
 
 
-def build_dataset(cfg: RunConfig, progress: Progress | None = None) -> Phase1Result:
+def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
     """Run Phase 1 for ``cfg`` and return tensors, areas, demographics and the report."""
     say = progress or (lambda _msg: None)
     ds, method = cfg.dataset, cfg.data
@@ -299,11 +297,10 @@ def _dataset_table(
     return rows
 
 
-def write_phase1(result: Phase1Result, data_dir: str | Path) -> str:
-    """Save tensors, areas and the dataset table into ``data_dir``; return the table's Markdown."""
-    data_dir = Path(data_dir)
-    result.tensors.save(data_dir)
-    with atomic_path(data_dir / "areas.geojson", suffix=".geojson") as tmp:
+def write_phase1(result: Phase1Result, run: RunDir) -> str:
+    """Save tensors, areas and the dataset table into ``run``; return the table's Markdown."""
+    result.tensors.save(run)
+    with atomic_path(run.areas, suffix=".geojson") as tmp:
         result.areas.frame.to_file(tmp, driver="GeoJSON")
     payload = {
         "table": {label: value for label, value in result.table},
@@ -311,4 +308,6 @@ def write_phase1(result: Phase1Result, data_dir: str | Path) -> str:
         "adjusted": result.incidents.adjusted,
         "demographics": result.demographics.report,
     }
-    return save_table(data_dir, "table1", "Dataset statistics", result.table, payload)
+    return save_table(
+        run.dataset_table_md, run.dataset_table_json, "Dataset statistics", result.table, payload
+    )

@@ -1,7 +1,7 @@
 """Phase 1 artefacts: counts, features, chronological split and scaling statistics.
 
-Saved as ``tensors.npz`` (arrays) + ``meta.json`` (everything else), both loadable
-without pickle and written atomically.
+Saved in a run directory as ``data/tensors.npz`` (arrays) + ``data/meta.json``
+(everything else), both loadable without pickle and written atomically.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fase.io import read_json, read_npz, write_json, write_npz
+from fase.rundir import RunDir
 
 SPLITS = ("train", "val", "test")
 
@@ -92,20 +93,20 @@ class Tensors:
             .tz_convert(self.meta["timezone"])
         )
 
-    def save(self, directory: str | Path) -> None:
-        directory = Path(directory)
+    def save(self, run: RunDir) -> None:
+        """Write ``data/tensors.npz`` and ``data/meta.json`` of ``run``."""
         arrays = {"x": self.x, "y": self.y, "bin_start": self.bin_start, **self.extra}
         if self.y_types is not None:
             arrays["y_types"] = self.y_types
-        write_npz(
-            directory / "tensors.npz", arrays, compressed=False
-        )  # speed over size: ~70 MB for Chicago
-        write_json(directory / "meta.json", self.meta)
+        write_npz(run.tensors, arrays, compressed=False)  # speed over size: ~70 MB for Chicago
+        write_json(run.meta, self.meta)
 
     @classmethod
-    def load(cls, directory: str | Path) -> Tensors:
-        directory = Path(directory)
-        arrays = read_npz(directory / "tensors.npz")
-        meta = read_json(directory / "meta.json")
+    def load(cls, run: RunDir | str | Path) -> Tensors:
+        """The tensors of a run directory (``data/tensors.npz`` and ``data/meta.json``)."""
+        run = run if isinstance(run, RunDir) else RunDir(run)
+        run.require(run.tensors, run.meta, hint="build the run's data with `fase data` first")
+        arrays = read_npz(run.tensors)
+        meta = read_json(run.meta)
         core = {k: arrays.pop(k) for k in ("x", "y", "bin_start")}
         return cls(meta=meta, y_types=arrays.pop("y_types", None), extra=arrays, **core)

@@ -32,7 +32,7 @@ from fase.evaluation.intervals import (
     interval_coverage,
     interval_rows,
 )
-from fase.evaluation.report import evaluate_forecast, markdown_table, render_markdown
+from fase.evaluation.report import evaluate_forecast, render_markdown
 
 __all__ = [
     "DEFAULT_BUCKET_EDGES",
@@ -52,7 +52,6 @@ __all__ = [
     "interval_coverage",
     "interval_rows",
     "mae",
-    "markdown_table",
     "mean_nll",
     "n_flagged",
     "oracle_hits",

@@ -43,7 +43,6 @@ from sklearn.metrics import f1_score
 
 from fase.errors import FaseInputError
 from fase.models.distributions import CountDistribution
-from fase.zoo.data import ForecastData
 
 N_LEVELS = 5
 LEVELS = np.arange(1, N_LEVELS + 1)
@@ -75,12 +74,6 @@ class RiskLevels:
         for quartile in quartiles:
             thresholds.append(max(int(np.floor(quartile)) + 1, thresholds[-1] + 1))
         return cls(np.asarray(thresholds, dtype=np.int64))
-
-    @classmethod
-    def from_data(cls, data: ForecastData) -> RiskLevels:
-        """Fit on ``data``'s training split: :meth:`fit` of y[:, train] (all areas)."""
-        start, end = data.bounds("train")
-        return cls.fit(data.y[:, start:end])
 
     def transform(self, counts: np.ndarray) -> np.ndarray:
         """Levels 1–5 of counts, int64, ``counts``' shape: 1 + #{k : y ≥ τₖ}."""
@@ -148,7 +141,7 @@ def per_type_mae(
     Args:
         y_types_true: (T, N, K) observed counts per category.
         expected: (T, N, K) predicted expected counts per category.
-        type_names: the K category names (:data:`ForecastData.type_names`).
+        type_names: the K category names (``ForecastData.type_names``).
     Returns:
         category name → MAE (incidents per bin).
     """

@@ -32,6 +32,7 @@ from fase.evaluation.intervals import (
     interval_coverage,
     interval_rows,
 )
+from fase.tables import markdown_table
 
 
 def coverage_key(level: float) -> str:
@@ -129,24 +130,6 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """Markdown table of dict rows; floats get 4 decimals and None shows as "–"."""
-    if not rows:
-        return ""
-    names = list(columns if columns is not None else rows[0].keys())
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cell(row.get(name)) for name in names) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def render_markdown(report: Mapping[str, Any], title: str = "Forecast evaluation") -> str:

@@ -1,6 +1,6 @@
 """Feature attributions of any count forecaster by Integrated Gradients (Captum).
 
-The explained quantity is a scalar *readout* of a :class:`~fase.training.CountForecaster`
+The explained quantity is a scalar *readout* of a :class:`~fase.models.CountNetwork`
 module, per window b of a batch:
 
     f_b(x) = Σ_{n ∈ A} Σ_{w ∈ S} E[Y_{b,n,w} | x, y_hist]
@@ -36,8 +36,8 @@ from captum.attr import IntegratedGradients
 from torch import Tensor, nn
 
 from fase.errors import FaseInputError
+from fase.forecasters.data import ForecastData
 from fase.training.windows import CountSeries
-from fase.zoo.data import ForecastData
 
 Readout = Literal["sum", "last"]
 
@@ -95,7 +95,7 @@ def integrated_gradients(
     """Integrated Gradients of the expected-count readout w.r.t. the features x.
 
     Args:
-        module: a CountForecaster module (run in eval mode).
+        module: a CountNetwork module (run in eval mode).
         x: (B, N, W, F) features; y_hist: (B, N, P + W) counts (not attributed).
         baseline: x̄, broadcastable to x (e.g. (F,)); None: zeros.
         area, positions: the readout's area (None: all) and forecast positions.

@@ -14,16 +14,14 @@ os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # read when flwr is first 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # silences a FutureWarning
 
+from fase.federated.experiment import federate
 from fase.federated.partition import client_areas, client_data, partition_areas
-from fase.federated.pipeline import FederatedSettings, federate, run_federated
 from fase.federated.report import FederatedResult
 
 __all__ = [
     "FederatedResult",
-    "FederatedSettings",
     "client_areas",
     "client_data",
     "federate",
     "partition_areas",
-    "run_federated",
 ]

@@ -62,8 +62,8 @@ from fase.federated.local import (
     validation_loss,
 )
 from fase.federated.shards import load_shard
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
 
 StrategyName = Literal["fedavg", "fedprox"]
 CLIENT_KEY = "client"

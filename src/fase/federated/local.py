@@ -24,13 +24,13 @@ from torch.utils.hooks import RemovableHandle
 
 from fase.errors import FaseInputError
 from fase.evaluation.counts import count_metrics
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, create
 from fase.models.distributions import CountDistribution
+from fase.runtime import torch_seeded
 from fase.training.engine import evaluate_loss, train_epoch
-from fase.training.pipeline import split_windows
-from fase.training.windows import CountSeries
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, create
+from fase.training.windows import CountSeries, split_windows
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class LocalSetup:
     the model, the zoo settings that build and train it, and the run's seed."""
 
     model: str
-    settings: ZooSettings
+    settings: ForecasterSettings
     seed: int
 
 
@@ -81,14 +81,15 @@ def local_model(
 ) -> nn.Module:
     """A module built for ``data``'s areas holding the shared ``weights`` (every learned
     parameter, same shapes; its buffers are its own); it becomes ``forecaster.module``."""
-    module = forecaster.build_module(data)
+    with torch_seeded(0):  # the learned weights are replaced: keep the caller's RNG untouched
+        module = forecaster.build_module(data)
     missing, unexpected = module.load_state_dict(weights, strict=False)
     not_loaded = set(missing) & set(shared_weights(module))
     if not_loaded or unexpected:
         raise RuntimeError(
             f"weights do not match the model: {sorted(not_loaded | set(unexpected))}"
         )
-    forecaster.module = module
+    forecaster.adopt(module)
     return module
 
 
@@ -121,31 +122,31 @@ def train_locally(
     if module is None:
         raise RuntimeError("load the global weights (local_model) before training")
     starts = split_windows(data.split, training).train
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(
         module.parameters(), lr=training.lr, weight_decay=training.weight_decay, fused=True
     )
-    handles = proximal_hooks(module, mu) if mu > 0 else []
-    try:
-        losses = [
-            train_epoch(
-                module,
-                _series(data, module),
-                starts,
-                optimizer,
-                window=training.window,
-                batch_size=training.batch_size,
-                generator=generator,
-                grad_clip=training.grad_clip,
-                reduction=training.loss_reduction,
-                objective=training.objective,
-            )
-            for _ in range(epochs)
-        ]
-    finally:
-        for handle in handles:
-            handle.remove()
+    with torch_seeded(seed):  # dropout draws from torch's global generator
+        handles = proximal_hooks(module, mu) if mu > 0 else []
+        try:
+            losses = [
+                train_epoch(
+                    module,
+                    _series(data, module),
+                    starts,
+                    optimizer,
+                    window=training.window,
+                    batch_size=training.batch_size,
+                    generator=generator,
+                    grad_clip=training.grad_clip,
+                    reduction=training.loss_reduction,
+                    objective=training.objective,
+                )
+                for _ in range(epochs)
+            ]
+        finally:
+            for handle in handles:
+                handle.remove()
     return LocalResult(losses[-1], data.num_nodes * len(starts) * training.window)
 
 

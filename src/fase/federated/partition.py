@@ -14,7 +14,7 @@ Every area belongs to exactly one client, every client has at least one area, an
 region is connected in A_geo whenever A_geo is connected (the areas it takes always
 border it). On a disconnected graph an area no region can reach is given to the
 smallest region, which then is not contiguous. The result depends only on A_geo, K and
-``seed``. :func:`client_data` cuts one client's :class:`~fase.zoo.ForecastData` out of
+``seed``. :func:`client_data` cuts one client's :class:`~fase.forecasters.ForecastData` out of
 the city's: its areas' rows and the subgraph among them (edges to other clients' areas
 are cut, so a graph model sees only its own district).
 """
@@ -28,9 +28,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from fase.errors import FaseInputError
+from fase.forecasters.data import ForecastData
 from fase.graph import Graph
 from fase.graph.stats import graph_stats
-from fase.zoo.data import ForecastData
 
 
 def _hops(adjacency: np.ndarray) -> np.ndarray:

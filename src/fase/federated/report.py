@@ -15,18 +15,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from fase.config import FederatedConfig
+from fase.forecasters.data import ForecastData
 from fase.io import write_json, write_npz, write_text
-from fase.zoo.data import ForecastData
+from fase.rundir import RunDir
 
 if TYPE_CHECKING:
     from fase.federated.flower import FlowerRun
-    from fase.federated.pipeline import FederatedSettings
 
 METRICS = ("nll", "mae")
 
@@ -99,13 +99,13 @@ def clients_table(
     return pd.DataFrame([*rows, pooled])
 
 
-def shared_bytes(flower: FlowerRun, settings: FederatedSettings) -> dict[str, int]:
+def shared_bytes(flower: FlowerRun, config: FederatedConfig) -> dict[str, int]:
     """What crossed the wire: weights only. One weights message is every learned
     parameter; per round K go down and K come back for training and K go down for
     evaluation, plus K down for round 0's and K for the final test evaluation."""
     parameters = sum(int(t.numel()) for t in flower.weights.values())
     message = sum(int(t.numel()) * t.element_size() for t in flower.weights.values())
-    messages = settings.clients * (3 * settings.rounds + 2)
+    messages = config.clients * (3 * config.rounds + 2)
     return {
         "parameters": parameters,
         "bytes_per_weights_message": message,
@@ -181,9 +181,11 @@ def _table(frame: pd.DataFrame) -> list[str]:
 
 
 def write_outputs(
-    out_dir: Path,
+    out: RunDir,
     *,
-    settings: FederatedSettings,
+    config: FederatedConfig,
+    seed: int,
+    quick: bool,
     data: ForecastData,
     groups: list[np.ndarray],
     flower: FlowerRun,
@@ -199,31 +201,31 @@ def write_outputs(
     for k, areas in enumerate(groups):
         owner[areas] = k
     summary: dict[str, object] = {
-        "model": settings.model,
+        "model": config.model,
         "family": family,
-        "strategy": settings.strategy,
-        "mu": settings.mu,
-        "clients": settings.clients,
-        "rounds": settings.rounds,
-        "local_epochs": settings.local_epochs,
-        "total_epochs": settings.total_epochs,
-        "seed": settings.seed,
-        "quick": settings.quick,
-        "backend": settings.backend,
+        "strategy": config.strategy,
+        "mu": config.proximal_weight,
+        "clients": config.clients,
+        "rounds": config.rounds,
+        "local_epochs": config.local_epochs,
+        "total_epochs": config.total_epochs,
+        "seed": seed,
+        "quick": quick,
+        "backend": config.backend,
         "federated": {m: float(clients.iloc[-1][f"federated_{m}"]) for m in METRICS},
         "centralised": {m: float(clients.iloc[-1][f"centralised_{m}"]) for m in METRICS},
         "gap": {m: float(clients.iloc[-1][f"gap_{m}"]) for m in METRICS},
-        "shared": shared_bytes(flower, settings),
+        "shared": shared_bytes(flower, config),
         "federated_seconds": flower.seconds,
         "centralised_seconds": central_seconds,
     }
-    write_text(out_dir / "rounds.csv", rounds.to_csv(index=False))
-    write_text(out_dir / "clients.csv", clients.to_csv(index=False))
+    write_text(out.federated_rounds, rounds.to_csv(index=False))
+    write_text(out.federated_clients, clients.to_csv(index=False))
     write_text(
-        out_dir / "partition.csv",
+        out.federated_partition,
         pd.DataFrame({"area": node_ids, "client": owner}).to_csv(index=False),
     )
-    write_npz(out_dir / "global_weights.npz", {k: v.numpy() for k, v in flower.weights.items()})
-    write_json(out_dir / "summary.json", summary)
-    write_text(out_dir / "summary.md", _markdown(summary, clients, rounds, family))
+    write_npz(out.federated_weights, {k: v.numpy() for k, v in flower.weights.items()})
+    write_json(out.federated_summary_json, summary)
+    write_text(out.federated_summary_md, _markdown(summary, clients, rounds, family))
     return FederatedResult(rounds, clients, summary)

@@ -1,4 +1,4 @@
-"""A client's local store: its own :class:`~fase.zoo.ForecastData`, on disk.
+"""A client's local store: its own :class:`~fase.forecasters.ForecastData`, on disk.
 
 In the simulation the driver writes each client's data (its areas only, see
 :func:`fase.federated.partition.client_data`) into the client's own folder, and a
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fase.forecasters.data import ForecastData
 from fase.graph import Graph
 from fase.io import read_json, read_npz, write_json, write_npz
-from fase.zoo.data import ForecastData
 
 ARRAYS = ("x", "x_raw", "y", "bin_start", "local_hour_of_week", "groups", "area_km2")
 

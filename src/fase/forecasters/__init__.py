@@ -1,20 +1,43 @@
-"""The model zoo: baselines, the model-zoo study's networks and FASE ablations behind one
-forecaster interface (:class:`Forecaster`: fit / predict / evaluate), and the honest
-comparison that ranks them on the same data, split and metrics (``fase compare``)."""
+"""Every model behind one forecaster interface (:class:`Forecaster`): the baselines, the
+model-zoo study's networks, the Hawkes MLE and FASE with its ablations. Each can be
+fitted and evaluated on a city's data, used for allocation, retrained inside the
+feedback simulator and served; :class:`TrainedRun` loads the one a run directory holds.
+"""
 
-from fase.zoo.base import FitReport, Forecaster, score_distribution
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, available_models, create, register
+from fase.forecasters.base import (
+    FitReport,
+    Forecaster,
+    ForecastRequest,
+    TrainingRequest,
+    score_distribution,
+)
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import (
+    ForecasterSettings,
+    available_models,
+    compared_models,
+    create,
+    register,
+    require_models,
+)
+from fase.forecasters.trained import TrainedRun, forecaster_settings, save_forecaster
 
 __all__ = [
     "FitReport",
     "ForecastData",
+    "ForecastRequest",
     "Forecaster",
+    "ForecasterSettings",
     "NeuralForecaster",
-    "ZooSettings",
+    "TrainedRun",
+    "TrainingRequest",
     "available_models",
+    "compared_models",
     "create",
+    "forecaster_settings",
     "register",
+    "require_models",
+    "save_forecaster",
     "score_distribution",
 ]

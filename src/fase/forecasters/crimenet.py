@@ -1,6 +1,6 @@
 """``crimenet``: the model-zoo study's LSTM "CrimeNet" (128 hidden units, lr 10⁻³, MSE).
 
-The network is :class:`fase.models.zoo.CrimeNetLSTM`; trained on the squared error of its
+The network is :class:`fase.models.CrimeNetLSTM`; trained on the squared error of its
 mean as in the study, scored with a Poisson NLL around that mean. Forecasts start the
 LSTM W bins (the training window) before each span: an approximation of its unbounded
 memory, documented in the module.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from torch import nn
 
 from fase.config.training import TrainingConfig
-from fase.models.zoo.crimenet import CrimeNetLSTM, crimenet_history_steps
-from fase.zoo.data import ForecastData
-from fase.zoo.dnn import QUICK_HIDDEN, study_training
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, register
+from fase.forecasters.data import ForecastData
+from fase.forecasters.dnn import QUICK_HIDDEN, study_training
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, register
+from fase.models.crimenet import CrimeNetLSTM, crimenet_history_steps
 
 STUDY_HIDDEN = 128
 
@@ -41,7 +41,7 @@ class CrimeNetForecaster(NeuralForecaster):
 
 
 @register("crimenet")
-def make_crimenet(settings: ZooSettings) -> CrimeNetForecaster:
+def make_crimenet(settings: ForecasterSettings) -> CrimeNetForecaster:
     """The study's CrimeNet; ``quick``: 16 hidden units."""
     return CrimeNetForecaster(
         study_training(settings), hidden=QUICK_HIDDEN if settings.quick else STUDY_HIDDEN

@@ -1,8 +1,8 @@
-"""What every forecaster of the model zoo sees: one city's tensors, split and graph.
+"""What every forecaster sees: one city's tensors, split and graph.
 
-All models of a comparison read the same :class:`ForecastData`, so they train on the
-same bins, are scored on the same bins and see the same features (standardised with
-the training-split statistics). Arrays are node-major like :class:`fase.data.Tensors`.
+All models of a run or a comparison read the same :class:`ForecastData`, so they train
+on the same bins, are scored on the same bins and see the same features (standardised
+with the training-split statistics). Arrays are node-major like :class:`fase.data.Tensors`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fase.data.areas import land_area_km2
 from fase.data.tensors import Tensors
 from fase.errors import FaseInputError
 from fase.graph import Graph
-from fase.training.scoring import land_area_km2
+from fase.rundir import RunDir
 
 SPLITS = ("train", "val", "test")
 
@@ -115,14 +116,17 @@ class ForecastData:
         )
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, projected_crs: str | None = None) -> ForecastData:
-        """Load ``run_dir/data`` and ``run_dir/graph`` as written by Phases 1–2."""
-        run_dir = Path(run_dir)
-        for needed in (run_dir / "data" / "tensors.npz", run_dir / "graph" / "graph.npz"):
-            if not needed.is_file():
-                raise FaseInputError(needed, "not found", "build the run with `fase data` first")
-        tensors = Tensors.load(run_dir / "data")
-        graph = Graph.load(run_dir / "graph" / "graph.npz")
-        areas = run_dir / "data" / "areas.geojson"
-        area = land_area_km2(areas, projected_crs) if areas.is_file() else None
+    def from_run(
+        cls,
+        run: RunDir | str | Path,
+        projected_crs: str | None = None,
+        tensors: Tensors | None = None,
+    ) -> ForecastData:
+        """Load the data and graph of a run directory as written by Phases 1–2
+        (``tensors``: the run's, when already loaded)."""
+        run = run if isinstance(run, RunDir) else RunDir(run)
+        run.require(run.tensors, run.meta, run.graph, hint="build the run with `fase data` first")
+        tensors = Tensors.load(run) if tensors is None else tensors
+        graph = Graph.load(run.graph)
+        area = land_area_km2(run.areas, projected_crs) if run.areas.is_file() else None
         return cls.from_tensors(tensors, graph, area)

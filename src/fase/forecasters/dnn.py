@@ -1,6 +1,6 @@
 """``dnn``: the model-zoo study's best DNN (3 hidden layers × 128, ReLU, lr 10⁻³, MSE).
 
-The network is :class:`fase.models.zoo.FeatureMLP`; trained on the squared error of its
+The network is :class:`fase.models.FeatureMLP`; trained on the squared error of its
 mean as in the study, scored with a Poisson NLL around that mean.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from torch import nn
 
 from fase.config.training import TrainingConfig
-from fase.models.zoo.dnn import FeatureMLP
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, register
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, register
+from fase.models.dnn import FeatureMLP
 
 STUDY_LR = 1e-3
 STUDY_HIDDEN = 128
@@ -45,13 +45,13 @@ class DNNForecaster(NeuralForecaster):
         return 0
 
 
-def study_training(settings: ZooSettings) -> TrainingConfig:
+def study_training(settings: ForecasterSettings) -> TrainingConfig:
     """The comparison's training settings with the study's objective (MSE) and lr (10⁻³)."""
     return settings.training.model_copy(update={"objective": "mse", "lr": STUDY_LR})
 
 
 @register("dnn")
-def make_dnn(settings: ZooSettings) -> DNNForecaster:
+def make_dnn(settings: ForecasterSettings) -> DNNForecaster:
     """The study's DNN; ``quick``: 16 hidden units per layer."""
     return DNNForecaster(
         study_training(settings), hidden=QUICK_HIDDEN if settings.quick else STUDY_HIDDEN

@@ -1,9 +1,14 @@
-"""FASE and its ablations in the zoo: ``fase_default`` (the corrected model),
-``fase_paper`` (the published model: no self-excitation, Hawkes history restarting at
-every window, the reference likelihood clamps) and ``stgnn`` (``fase_default`` without
-the Hawkes branch). Model settings come from the method presets; training is the
-comparison's shared :class:`~fase.config.training.TrainingConfig`, so every neural
-model gets the same windows, budget and early stopping.
+"""FASE and its ablations as forecasters.
+
+* ``fase``: FASE as the run's configuration says (the ``model`` and ``training``
+  sections); what ``fase run``, ``fase train``, ``fase simulate`` and ``fase serve`` use
+  by default (``model.placement`` splits it across two devices).
+* ``fase_default`` (the corrected model) and ``fase_paper`` (the published model: no
+  self-excitation, Hawkes history restarting at every window, the reference likelihood
+  clamps), with the model settings of those presets; ``stgnn`` is ``fase_default``
+  without the Hawkes branch. They are the comparison's ablations: training is the
+  comparison's shared :class:`~fase.config.training.TrainingConfig`, so every neural
+  model gets the same windows, budget and early stopping.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from torch import nn
 from fase.config.loader import PRESET_DIR
 from fase.config.model import ModelConfig
 from fase.config.training import TrainingConfig
-from fase.models.fase import FASEModel
-from fase.training.pipeline import forecast_warmup
-from fase.zoo.base import Family
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, register
+from fase.forecasters.base import Family
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, register
+from fase.models.fase import FASEModel, forecast_warmup
+from fase.models.split import split_by_placement
 
 # The quick (smoke) sizes: the `quick` preset's model.
 QUICK_MODEL = {"channels": 16, "embedding_dim": 8, "head_hidden": 8}
@@ -35,8 +40,10 @@ def preset_model(preset: str, **changes: object) -> ModelConfig:
 
 
 class FASEForecaster(NeuralForecaster):
-    """FASE (:class:`~fase.models.fase.FASEModel`) with a given model configuration."""
+    """FASE (:class:`~fase.models.fase.FASEModel`) with a given model configuration, on
+    the data's hybrid graph (A_combined for diffusion, A_geo for the Hawkes mask)."""
 
+    name: ClassVar[str] = "fase"
     family: ClassVar[Family] = "fase"
 
     def __init__(self, model: ModelConfig, training: TrainingConfig) -> None:
@@ -56,6 +63,11 @@ class FASEForecaster(NeuralForecaster):
         assert isinstance(module, FASEModel)
         return forecast_warmup(module)
 
+    def place(self, module: nn.Module) -> nn.Module:
+        """FASE split across the devices of ``model.placement`` (itself without one)."""
+        assert isinstance(module, FASEModel)
+        return split_by_placement(module, self.model_config.placement)
+
 
 class FASEDefault(FASEForecaster):
     name: ClassVar[str] = "fase_default"
@@ -70,22 +82,27 @@ class STGNNOnly(FASEForecaster):
     family: ClassVar[Family] = "graph"
 
 
-def _sizes(settings: ZooSettings) -> dict[str, object]:
+def _sizes(settings: ForecasterSettings) -> dict[str, object]:
     return dict(QUICK_MODEL) if settings.quick else {}
 
 
+@register("fase", compared=False)
+def _fase(settings: ForecasterSettings) -> FASEForecaster:
+    return FASEForecaster(settings.model, settings.training)
+
+
 @register("stgnn")
-def _stgnn(settings: ZooSettings) -> STGNNOnly:
+def _stgnn(settings: ForecasterSettings) -> STGNNOnly:
     return STGNNOnly(preset_model("default", hawkes=False, **_sizes(settings)), settings.training)
 
 
 @register("fase_paper")
-def _fase_paper(settings: ZooSettings) -> FASEPaper:
+def _fase_paper(settings: ForecasterSettings) -> FASEPaper:
     return FASEPaper(preset_model("paper", **_sizes(settings)), settings.training)
 
 
 @register("fase_default")
-def _fase_default(settings: ZooSettings) -> FASEDefault:
+def _fase_default(settings: ForecasterSettings) -> FASEDefault:
     return FASEDefault(preset_model("default", **_sizes(settings)), settings.training)
 
 

@@ -1,7 +1,7 @@
 """``gat_tcn``: the model-zoo study's hybrid — dilated causal TCN per area, GATConv over the
 contiguity graph — with a negative-binomial head trained on its NLL.
 
-The network is :class:`fase.models.zoo.GATTCN` on A_geo + self-loops; forecasts are exact
+The network is :class:`fase.models.GATTCN` on A_geo + self-loops; forecasts are exact
 with a warm-up of R − 1 = 15 bins (the TCN's receptive field R = 16).
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 from torch import nn
 
 from fase.config.training import TrainingConfig
-from fase.models.zoo.gat_tcn import GATTCN, attention_edges
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, register
+from fase.forecasters.data import ForecastData
+from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.registry import ForecasterSettings, register
+from fase.models.gat_tcn import GATTCN, attention_edges
 
 CHANNELS = 64
 HEADS = 4
@@ -44,7 +44,7 @@ class GATTCNForecaster(NeuralForecaster):
 
 
 @register("gat_tcn")
-def make_gat_tcn(settings: ZooSettings) -> GATTCNForecaster:
+def make_gat_tcn(settings: ForecasterSettings) -> GATTCNForecaster:
     """The hybrid trained on NLL; ``quick``: 16 channels, 2 heads."""
     training = settings.training.model_copy(update={"objective": "nll"})
     if settings.quick:

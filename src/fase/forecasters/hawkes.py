@@ -28,8 +28,8 @@ history is empty before bin 0. Deterministic: no random initialisation.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,14 +37,21 @@ from scipy.optimize import minimize
 from scipy.signal import lfilter
 from scipy.special import softmax
 
+from fase.forecasters.base import FitReport, Forecaster, ForecastRequest, TrainingRequest
+from fase.forecasters.baselines import (
+    StatisticalForecaster,
+    check_span,
+    floored_mean,
+    target_columns,
+)
+from fase.forecasters.data import ForecastData
+from fase.forecasters.registry import ForecasterSettings, register
 from fase.models.distributions import CountDistribution, Poisson
-from fase.zoo.base import FitReport, Forecaster
-from fase.zoo.baselines import check_span, floored_mean
-from fase.zoo.data import ForecastData
-from fase.zoo.registry import ZooSettings, register
 
 MU_MIN = 1e-8
 BETA_BOUNDS = (1e-4, 1.0)
+HISTORY_TOLERANCE = 1e-6  # excitation share a request's truncated history may drop
+HISTORY_WEEKS = 8  # the longest count history a request carries, in weeks
 
 
 @dataclass(frozen=True)
@@ -197,39 +204,82 @@ class HawkesLikelihood:
         return np.concatenate([d_mu, d_alpha, [d_beta], d_gamma]) / self.cells
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of counts fitted by the likelihood: y (N, T) from its bin 0, the weekly
+    slot of each bin (≥ T,), and the first bin ``start`` whose count is a target (the
+    bins before it are history only)."""
+
+    y: np.ndarray
+    slot: np.ndarray
+    start: int
+
+
+class PooledLikelihood:
+    """The mean NLL per target cell over several :class:`HawkesLikelihood` segments
+    (each value weighted by its cells); with one segment, that segment's own."""
+
+    def __init__(self, parts: Sequence[HawkesLikelihood]) -> None:
+        self.parts = list(parts)
+        self.weights = np.array([p.cells for p in self.parts], np.float64)
+        self.weights /= self.weights.sum()
+
+    def __call__(self, flat: np.ndarray) -> tuple[float, np.ndarray]:
+        if len(self.parts) == 1:
+            return self.parts[0](flat)
+        values = [part(flat) for part in self.parts]
+        value = sum(w * v for w, (v, _) in zip(self.weights, values, strict=True))
+        gradient = sum(w * g for w, (_, g) in zip(self.weights, values, strict=True))
+        return float(value), np.asarray(gradient)
+
+    def fisher_diagonal(self, flat: np.ndarray) -> np.ndarray:
+        if len(self.parts) == 1:
+            return self.parts[0].fisher_diagonal(flat)
+        return sum(
+            w * p.fisher_diagonal(flat) for w, p in zip(self.weights, self.parts, strict=True)
+        )
+
+
 def fit_hawkes(
-    y: np.ndarray,
-    slot: np.ndarray,
+    segments: Sequence[Segment],
     weeks: int,
-    start: int,
     mask: np.ndarray,
     max_iter: int = 1000,
+    initial: HawkesParams | None = None,
 ) -> tuple[HawkesParams, dict[str, float | int | str]]:
-    """Maximum-likelihood Hawkes parameters on bins [start, T) of y (N, T).
+    """Maximum-likelihood Hawkes parameters on the target bins of ``segments``.
 
-    Initial point: μ_v = half the area's mean count, α = 0.1 on the mask, β = 0.5 and
-    s_c ∝ the slot's mean count over all areas. L-BFGS-B stops when an iteration
-    lowers the mean NLL by less than 1e-12 (relative) or the projected gradient is
-    below 1e-9 (scaled variables).
+    Initial point (unless ``initial`` is given, as when refitting): μ_v = half the
+    area's mean count, α = 0.1 on the mask, β = 0.5 and s_c ∝ the slot's mean count over
+    all areas. L-BFGS-B stops when an iteration lowers the mean NLL by less than 1e-12
+    (relative) or the projected gradient is below 1e-9 (scaled variables).
 
     Args:
-        y: (N, T) counts; bins before ``start`` are history only.
-        slot: (≥ T,) weekly slot of each bin, 0 … W − 1; weeks: W.
+        segments: counts (integers, or fractional deployed records) with their calendar.
+        weeks: W, slots of the weekly season.
         mask: (N, N) binary, mask[u, v] = 1 where u may excite v.
         max_iter: L-BFGS-B iterations at most.
     Returns:
         the parameters and notes (iterations, L-BFGS-B's message, final mean NLL).
     """
-    n = len(y)
+    n = len(segments[0].y)
     edges = np.stack(np.nonzero(mask))
-    observed = y[:, start:].astype(np.float64)
-    slots = slot[start : y.shape[1]]
-    slot_total = np.bincount(slots, weights=observed.sum(axis=0), minlength=weeks)
-    slot_rate = floored_mean(slot_total, np.maximum(np.bincount(slots, minlength=weeks), 1))
-    mu = 0.5 * floored_mean(observed.sum(axis=1), observed.shape[1])
-    initial = np.concatenate([mu, np.full(edges.shape[1], 0.1), [0.5], np.log(slot_rate)])
-    likelihood = HawkesLikelihood(y, slot, weeks, start, edges)
-    information = likelihood.fisher_diagonal(initial)
+    likelihood = PooledLikelihood(
+        [HawkesLikelihood(s.y, s.slot, weeks, s.start, edges) for s in segments]
+    )
+    if initial is None:
+        observed = np.concatenate([s.y[:, s.start :] for s in segments], axis=1).astype(np.float64)
+        slots = np.concatenate([s.slot[s.start : s.y.shape[1]] for s in segments])
+        slot_total = np.bincount(slots, weights=observed.sum(axis=0), minlength=weeks)
+        slot_rate = floored_mean(slot_total, np.maximum(np.bincount(slots, minlength=weeks), 1))
+        mu = 0.5 * floored_mean(observed.sum(axis=1), observed.shape[1])
+        start = np.concatenate([mu, np.full(edges.shape[1], 0.1), [0.5], np.log(slot_rate)])
+    else:
+        gamma = np.log(initial.season / initial.season.sum())
+        start = np.concatenate(
+            [initial.mu, initial.alpha[edges[0], edges[1]], [initial.beta], gamma]
+        )
+    information = likelihood.fisher_diagonal(start)
     scale = np.where(information > 0, 1.0 / np.sqrt(np.maximum(information, 1e-300)), 1.0)
     lower = np.concatenate([np.full(n, MU_MIN), np.zeros(edges.shape[1]), [BETA_BOUNDS[0]]])
     upper = np.concatenate([np.full(n + edges.shape[1], np.inf), [BETA_BOUNDS[1]]])
@@ -244,7 +294,7 @@ def fit_hawkes(
 
     result = minimize(
         scaled,
-        initial / scale,
+        start / scale,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
@@ -255,26 +305,48 @@ def fit_hawkes(
         "optimizer": str(result.message),
         "train_nll_no_logfact": float(result.fun),
     }
-    return likelihood.params(result.x * scale, mask), notes
+    return likelihood.parts[0].params(result.x * scale, mask), notes
 
 
-class HawkesMLE(Forecaster):
-    """Hawkes-only (module docstring): Poisson(λ) one step ahead from the true counts."""
+class HawkesMLE(StatisticalForecaster):
+    """Hawkes-only (module docstring): Poisson(λ) one step ahead from the counts.
+
+    Forecasts of a request read its counts from ``history_steps`` bins before the span:
+    the excitation of older counts is dropped, which changes λ by at most a share
+    ``HISTORY_TOLERANCE`` of the excitation (less than a week of bins: the smallest k
+    with (1 − β)^k ≤ ``HISTORY_TOLERANCE``, at most ``HISTORY_WEEKS`` weeks). Retraining
+    refits by maximum likelihood on the training bins and the request's target bins (a
+    second segment, its own history), from the current parameters.
+    """
 
     name = "hawkes"
-    family = "baseline"
 
     def __init__(self) -> None:
+        super().__init__()
         self.params: HawkesParams | None = None
+        self._train: Segment | None = None
 
-    def fit(self, data: ForecastData, *, seed: int, out_dir: Path | None = None) -> FitReport:
+    @property
+    def history_steps(self) -> int:
+        self.require_fitted(self.params is not None)
+        weeks = len(self.params.season)
+        if self.params.beta >= 1.0:
+            return 1
+        needed = np.log(HISTORY_TOLERANCE) / np.log1p(-self.params.beta)
+        return int(min(np.ceil(needed), HISTORY_WEEKS * weeks))
+
+    def remember(self, data: ForecastData) -> None:
+        super().remember(data)
+        start, end = data.bounds("train")
+        self._train = Segment(data.y[:, :end], data.season_index(), start)
+        self._mask = (data.graph.A_geo != 0) | np.eye(data.num_nodes, dtype=bool)
+
+    def fit(self, data: ForecastData, *, seed: int, **_: object) -> FitReport:
         """Fit on the training bins; ``seed`` is unused (the fit is deterministic)."""
         started = time.perf_counter()
-        start, end = data.bounds("train")
-        mask = (data.graph.A_geo != 0) | np.eye(data.num_nodes, dtype=bool)
-        self.params, notes = fit_hawkes(
-            data.y[:, :end], data.season_index(), data.bins_per_week, start, mask
-        )
+        self.remember(data)
+        assert self._train is not None
+        self.params, notes = fit_hawkes([self._train], data.bins_per_week, self._mask)
         notes.update(
             beta=self.params.beta,
             mean_delay_bins=1.0 / self.params.beta,
@@ -283,11 +355,43 @@ class HawkesMLE(Forecaster):
         return FitReport(seconds=time.perf_counter() - started, notes=notes)
 
     def predict(self, data: ForecastData, start: int, end: int) -> CountDistribution:
-        if self.params is None:
-            raise RuntimeError(f"{self.name}: call fit() before predict()")
+        self.require_fitted(self.params is not None)
         check_span(data, start, end, len(self.params.mu))
         rate = hawkes_rate(self.params, data.y[:, :end], data.season_index(), start)
         return Poisson(torch.as_tensor(rate.T.copy(), dtype=torch.float64))
+
+    def law(self, request: ForecastRequest) -> CountDistribution:
+        self.require_fitted(self.params is not None)
+        counts = np.asarray(request.counts[:, : request.stop - request.offset], np.float64)
+        slots = self.season_slots(request.hour_of_week)
+        rate = hawkes_rate(self.params, counts, slots, request.start - request.offset)
+        return Poisson(torch.as_tensor(rate.T.copy(), dtype=torch.float64))
+
+    def retrain(self, request: TrainingRequest) -> list[float]:
+        self.require_fitted(self.params is not None and self._train is not None)
+        if request.epochs == 0 or request.starts.size == 0:
+            return []
+        lo, hi = target_columns(request)
+        deployed = Segment(
+            np.asarray(request.counts[:, :hi], np.float64),
+            self.season_slots(request.hour_of_week),
+            lo,
+        )
+        self.params, _ = fit_hawkes(
+            [self._train, deployed], len(self.params.season), self._mask, initial=self.params
+        )
+        return []
+
+    def state(self) -> dict[str, np.ndarray]:
+        self.require_fitted(self.params is not None)
+        p = self.params
+        return {"mu": p.mu, "alpha": p.alpha, "beta": np.array([p.beta]), "season": p.season}
+
+    def restore(self, data: ForecastData, state: dict[str, np.ndarray]) -> None:
+        self.remember(data)
+        self.params = HawkesParams(
+            state["mu"], state["alpha"], float(state["beta"][0]), state["season"], self._mask
+        )
 
     @property
     def num_parameters(self) -> int:
@@ -296,5 +400,5 @@ class HawkesMLE(Forecaster):
 
 
 @register("hawkes")
-def _hawkes(settings: ZooSettings) -> Forecaster:
+def _hawkes(settings: ForecasterSettings) -> Forecaster:
     return HawkesMLE()

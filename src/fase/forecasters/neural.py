@@ -1,53 +1,85 @@
-"""Neural forecasters of the zoo: any :class:`~fase.training.CountForecaster` module,
-trained by the one training engine (:func:`fase.training.fit`) and forecast with
+"""Neural forecasters: any :class:`~fase.models.CountNetwork`, trained by the one
+training engine (:func:`fase.training.fit`) and forecast with
 :func:`fase.training.forecast_span`.
 
-A neural model is a subclass that says how to build its module from the data
+A neural model is a subclass that says how to build its network from the data
 (:meth:`NeuralForecaster.build_module`) and how many past bins a forecast needs
-(:meth:`NeuralForecaster.warmup`); training, early stopping, checkpoints and
-forecasting are shared.
+(:meth:`NeuralForecaster.warmup`); training, early stopping, checkpoints, forecasting,
+retraining inside the feedback simulator and persistence are shared.
+
+Randomness: :meth:`~NeuralForecaster.fit` builds and trains the network inside
+:func:`fase.runtime.torch_seeded` with the fit's seed (weights and dropout), the
+minibatch order from a generator seeded alike. Retraining (:meth:`~NeuralForecaster.retrain`)
+shuffles with a generator seeded by the clone's seed (its stream continues across
+calls) and draws dropout inside ``torch_seeded(seed · 1,000,003 + call)``.
 """
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Self
 
 import numpy as np
 import torch
 from torch import nn
 
 from fase.config.training import TrainingConfig
-from fase.errors import FaseInputError
+from fase.forecasters.base import FitReport, Forecaster, ForecastRequest, TrainingRequest
+from fase.forecasters.data import ForecastData
 from fase.models.distributions import CountDistribution
-from fase.training.engine import fit
-from fase.training.forecast import forecast_span
-from fase.training.pipeline import split_windows
-from fase.training.windows import CountSeries
-from fase.zoo.base import FitReport, Forecaster
-from fase.zoo.data import ForecastData
+from fase.rundir import RunDir
+from fase.runtime import torch_seeded
+from fase.training.checkpoint import TrainingState, load_checkpoint
+from fase.training.engine import fit, train_epochs
+from fase.training.forecast import SpanForecast, forecast_span
+from fase.training.windows import CountSeries, split_windows
 
-if TYPE_CHECKING:
-    from fase.explain.attributions import Attribution
+RETRAIN_SEED_STRIDE = 1_000_003
 
 
 class NeuralForecaster(Forecaster):
-    """A torch module trained with :class:`TrainingConfig` (``objective`` nll or mse)."""
+    """A network trained with :class:`TrainingConfig` (``objective`` nll or mse).
+
+    Attributes:
+        module: the network (None until fitted or restored).
+        network: what trains and forecasts: ``module`` itself, or ``module`` split across
+            devices (:meth:`place`).
+        best_weights: the best validation checkpoint's weights, the ones a deployment
+            starts from (:meth:`state`); ``module`` holds the scored weights after
+            :meth:`fit` (``training.test_checkpoint``).
+    """
 
     def __init__(self, training: TrainingConfig) -> None:
         self.training = training
         self.module: nn.Module | None = None
+        self.network: nn.Module | None = None
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.device = torch.device("cpu")
+        self._seed = 0
+        self._calls = 0
+        self._shuffle = torch.Generator().manual_seed(0)
 
     @abstractmethod
     def build_module(self, data: ForecastData) -> nn.Module:
-        """A fresh :class:`~fase.training.CountForecaster` module for ``data``'s shapes."""
+        """A fresh :class:`~fase.models.CountNetwork` module for ``data``'s shapes."""
 
     @abstractmethod
     def warmup(self, module: nn.Module) -> int:
         """Bins of context before a forecast span that make it exact (receptive field − 1)."""
+
+    def place(self, module: nn.Module) -> nn.Module:
+        """The network that trains and forecasts ``module`` (default: ``module`` itself)."""
+        return module
+
+    def adopt(self, module: nn.Module) -> None:
+        """Make ``module`` (built by :meth:`build_module`) this forecaster's network."""
+        self.module, self.network = module, self.place(module)
 
     @property
     def num_parameters(self) -> int:
@@ -55,57 +87,146 @@ class NeuralForecaster(Forecaster):
             return 0
         return sum(p.numel() for p in self.module.parameters() if p.requires_grad)
 
-    def _series(self, data: ForecastData, module: nn.Module) -> CountSeries:
-        return CountSeries(data.x, data.y.astype("float32"), module.history_steps)
+    @property
+    def history_steps(self) -> int:
+        self.require_fitted(self.module is not None)
+        return int(self.module.history_steps)
 
-    def fit(self, data: ForecastData, *, seed: int, out_dir: Path | None = None) -> FitReport:
-        """Seed torch with ``seed``, build the module and train it with early stopping on
-        the validation windows; the module keeps the best (or last) weights."""
-        torch.manual_seed(seed)
-        module = self.build_module(data)
+    @property
+    def warmup_steps(self) -> int:
+        self.require_fitted(self.module is not None)
+        return self.warmup(self.module)
+
+    def _series(self, data: ForecastData) -> CountSeries:
+        return CountSeries(data.x, data.y.astype("float32"), self.history_steps)
+
+    # -- fitting and scoring ----------------------------------------------------------
+    def fit(
+        self,
+        data: ForecastData,
+        *,
+        seed: int,
+        out_dir: Path | None = None,
+        resume: bool = False,
+        progress: bool | None = False,
+        on_epoch_end: Callable[[TrainingState], None] | None = None,
+    ) -> FitReport:
+        """Build the network and train it with early stopping on the validation windows
+        (:func:`fase.training.fit`); the module keeps the ``training.test_checkpoint``
+        weights. Checkpoints and the log go to ``out_dir`` (None: a temporary folder)."""
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="fase-zoo-") as scratch:
+        with torch_seeded(seed), tempfile.TemporaryDirectory(prefix="fase-fit-") as scratch:
+            self.adopt(self.build_module(data))
+            run = RunDir(out_dir if out_dir is not None else scratch)
             result = fit(
-                module,
-                self._series(data, module),
+                self.network,
+                self._series(data),
                 split_windows(data.split, self.training),
                 self.training,
                 seed=seed,
-                out_dir=out_dir if out_dir is not None else scratch,
-                progress=False,
+                out_dir=run.root,
+                resume=resume,
+                progress=progress,
+                on_epoch_end=on_epoch_end,
             )
-        self.module = module
+            if run.best_checkpoint.is_file():  # a data-parallel rank on another machine: no
+                self.best_weights = load_checkpoint(run.best_checkpoint)["model"]
         return FitReport(
             seconds=time.perf_counter() - started,
             epochs=result.state.epoch,
             best_val_loss=result.state.best_val_loss,
             notes={"scored_epoch": result.scored_epoch},
+            training=result,
         )
 
     def predict(self, data: ForecastData, start: int, end: int) -> CountDistribution:
-        if self.module is None:
-            raise RuntimeError(f"{self.name}: call fit() before predict()")
-        series = self._series(data, self.module)
-        forecast = forecast_span(self.module, series, start, end, warmup=self.warmup(self.module))
+        forecast = self._forecast_data(data, start, end)
         params = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in forecast.params.items()}
         return self.module.distribution(params)
 
-    def explain(
-        self, data: ForecastData, windows: int = 4, bins: int = 24, n_steps: int = 32
-    ) -> Attribution:
-        """Integrated-Gradients attributions of ``windows`` test-split forecasts of ``bins``
-        bins each, evenly spread over the test split (each with its exact warm-up), of the
-        expected count summed over all areas (:func:`fase.explain.explain_windows`)."""
-        from fase.explain.attributions import explain_windows
+    def forecast_split(self, data: ForecastData, split: str) -> SpanForecast:
+        """The network's float32 forecast of ``split`` (one pass per 2,048 bins)."""
+        return self._forecast_data(data, *data.bounds(split))
 
-        if self.module is None:
-            raise RuntimeError(f"{self.name}: call fit() before explain()")
-        warmup = self.warmup(self.module)
-        start, end = data.bounds("test")
-        first = max(start, warmup)
-        if end - first < bins:
-            raise FaseInputError(
-                "test split", f"has fewer than {bins} bins after {warmup} warm-up bins"
+    def _forecast_data(self, data: ForecastData, start: int, end: int) -> SpanForecast:
+        self.require_fitted(self.network is not None)
+        return forecast_span(self.network, self._series(data), start, end, warmup=self.warmup_steps)
+
+    # -- deployment -------------------------------------------------------------------
+    def forecast(self, request: ForecastRequest) -> SpanForecast:
+        """One forward pass over the request, eval mode, no gradients, on the CPU (a
+        copy of the weights when retraining runs on another device)."""
+        self.require_fitted(self.module is not None)
+        module = self.module if self.device.type == "cpu" else copy.deepcopy(self.module).cpu()
+        span = forecast_span(
+            module,
+            CountSeries(request.x, request.counts, self.history_steps),
+            request.start - request.offset,
+            request.stop - request.offset,
+            warmup=request.warmup,
+            chunk_steps=request.stop - request.start,
+        )
+        return replace(span, start=request.start, end=request.stop)
+
+    def retrain(self, request: TrainingRequest) -> list[float]:
+        """Fine-tune on the request's windows: a fresh Adam, shuffled minibatches, dropout
+        on, clipping; the loss of every epoch (module docstring for the randomness)."""
+        self.require_fitted(self.module is not None)
+        if request.epochs == 0 or request.starts.size == 0:
+            return []
+        series = CountSeries(request.x, request.counts, self.history_steps).to(self.device)
+        optimizer = torch.optim.Adam(
+            self.module.parameters(),
+            lr=request.lr,
+            weight_decay=request.weight_decay,
+            fused=self.device.type in ("cpu", "cuda"),
+        )
+        self._calls += 1
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch_seeded(self._seed * RETRAIN_SEED_STRIDE + self._calls, devices):
+            return train_epochs(
+                self.module,
+                series,
+                np.asarray(request.starts) - request.offset,
+                optimizer,
+                epochs=request.epochs,
+                window=request.window,
+                batch_size=request.batch_size,
+                generator=self._shuffle,
+                grad_clip=request.grad_clip,
+                reduction=request.reduction,  # type: ignore[arg-type]
+                objective=self.objective,
             )
-        starts = np.linspace(first, end - bins, windows).round().astype(np.int64)
-        return explain_windows(self.module, data, starts, bins, warmup=warmup, n_steps=n_steps)
+
+    def clone(self, seed: int, device: str | torch.device | None = None) -> Self:
+        """A copy of the current weights (on ``device``) with its own retraining seed."""
+        self.require_fitted(self.module is not None)
+        twin = copy.copy(self)
+        twin.device = self.device if device is None else torch.device(device)
+        twin.module = copy.deepcopy(self.module).to(twin.device)
+        twin.network = twin.module
+        twin._seed, twin._calls = seed, 0
+        twin._shuffle = torch.Generator().manual_seed(seed)
+        return twin
+
+    # -- persistence ------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """The best checkpoint's weights (:attr:`best_weights`) as arrays."""
+        self.require_fitted(self.best_weights is not None)
+        return {k: v.detach().cpu().numpy() for k, v in self.best_weights.items()}
+
+    def restore(self, data: ForecastData, state: dict[str, np.ndarray]) -> None:
+        """Build the network for ``data`` and load ``state``'s weights.
+
+        Raises:
+            ValueError: the weights do not fit the network this model builds for ``data``.
+        """
+        with torch_seeded(0):  # the weights are replaced: keep the caller's RNG untouched
+            module = self.build_module(data)
+        weights = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ValueError(f"the weights do not fit {self.name}'s network ({exc})") from exc
+        self.adopt(module)
+        self.best_weights = weights

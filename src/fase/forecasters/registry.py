@@ -1,68 +1,87 @@
-"""The model registry: name → factory. ``fase compare --models`` takes these names.
+"""The model registry: name → factory. ``--model`` and ``fase compare --models`` take
+these names.
 
 Each model module registers itself with :func:`register`; :func:`create` builds a fresh,
-unfitted forecaster from the comparison's :class:`ZooSettings`.
+unfitted forecaster from :class:`ForecasterSettings` (the run's ``model`` and
+``training`` sections).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from fase.config.model import ModelConfig
 from fase.config.training import TrainingConfig
 from fase.errors import FaseInputError
-from fase.zoo.base import Forecaster
+from fase.forecasters.base import Forecaster
 
 # Modules whose import registers models, in leaderboard order.
 MODEL_MODULES = (
-    "fase.zoo.baselines",
-    "fase.zoo.hawkes_mle",
-    "fase.zoo.dnn",
-    "fase.zoo.crimenet",
-    "fase.zoo.gat_tcn",
-    "fase.zoo.fase_variants",
+    "fase.forecasters.baselines",
+    "fase.forecasters.hawkes",
+    "fase.forecasters.dnn",
+    "fase.forecasters.crimenet",
+    "fase.forecasters.gat_tcn",
+    "fase.forecasters.fase",
 )
 
 
 @dataclass(frozen=True)
-class ZooSettings:
-    """What every model of a comparison shares.
+class ForecasterSettings:
+    """What builds a forecaster.
 
     Attributes:
         training: the engine settings of every neural model (window, stride, batch,
             epochs, early stopping, threads); a model may override its objective or lr.
-        quick: smaller models and fewer epochs, for smoke runs.
+        quick: smaller networks, for smoke runs.
+        model: FASE's configuration (the ``fase`` model; the ablations use their presets').
     """
 
     training: TrainingConfig
     quick: bool = False
+    model: ModelConfig = field(default_factory=ModelConfig)
 
 
-Factory = Callable[[ZooSettings], Forecaster]
+Factory = Callable[[ForecasterSettings], Forecaster]
 _FACTORIES: dict[str, Factory] = {}
+_COMPARED: list[str] = []
 
 
-def register(name: str) -> Callable[[Factory], Factory]:
-    """Decorator: make ``factory`` available as ``name``."""
+def register(name: str, *, compared: bool = True) -> Callable[[Factory], Factory]:
+    """Decorator: make ``factory`` available as ``name`` (in ``fase compare --models all``
+    unless ``compared`` is false)."""
 
     def add(factory: Factory) -> Factory:
         if name in _FACTORIES:
             raise ValueError(f"model {name!r} is registered twice")
         _FACTORIES[name] = factory
+        if compared:
+            _COMPARED.append(name)
         return factory
 
     return add
 
 
-def available_models() -> list[str]:
-    """Every registered model name, in leaderboard order."""
+def _import_models() -> None:
     for module in MODEL_MODULES:
         importlib.import_module(module)
+
+
+def available_models() -> list[str]:
+    """Every registered model name, in leaderboard order."""
+    _import_models()
     return list(_FACTORIES)
 
 
-def create(name: str, settings: ZooSettings) -> Forecaster:
+def compared_models() -> list[str]:
+    """The models ``fase compare --models all`` ranks, in leaderboard order."""
+    _import_models()
+    return list(_COMPARED)
+
+
+def create(name: str, settings: ForecasterSettings) -> Forecaster:
     """A fresh forecaster ``name`` (see :func:`available_models`)."""
     require_models([name])
     return _FACTORIES[name](settings)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fase.models.distributions import CountDistribution
-from fase.models.zoo.dnn import poisson_around_mean, softplus_mean
+from fase.models.dnn import poisson_around_mean, softplus_mean
 
 
 def crimenet_history_steps(bins_per_day: int) -> int:

@@ -145,6 +145,7 @@ class CountDistribution(ABC):
     produces) and give log-probability, moments and sampling; quantiles are generic.
     """
 
+    name: ClassVar[str]
     parameter_names: ClassVar[tuple[str, ...]]
 
     def __init__(self, eps: float | None = None) -> None:
@@ -167,6 +168,10 @@ class CountDistribution(ABC):
     @abstractmethod
     def sample(self, generator: torch.Generator, sample_shape: tuple[int, ...] = ()) -> Tensor:
         """Counts of shape ``sample_shape + batch_shape`` (float, the parameters' dtype)."""
+
+    def parameters(self) -> dict[str, Tensor]:
+        """The parameters by name (after the ``eps`` clamps, if any)."""
+        return {key: getattr(self, key) for key in self.parameter_names}
 
     def nll(self, y: Tensor) -> Tensor:
         """Mean negative log-likelihood over all elements (a scalar)."""
@@ -202,6 +207,7 @@ class CountDistribution(ABC):
 class Poisson(CountDistribution):
     """Poisson(μ); ``mu`` any shape, μ ≥ 0."""
 
+    name = "poisson"
     parameter_names = ("mu",)
 
     def __init__(self, mu: Tensor, eps: float | None = None) -> None:
@@ -227,6 +233,7 @@ class Poisson(CountDistribution):
 class NegativeBinomial(CountDistribution):
     """NB(μ, θ) with mean μ and dispersion θ > 0 (variance μ + μ²/θ)."""
 
+    name = "nb"
     parameter_names = ("mu", "theta")
 
     def __init__(self, mu: Tensor, theta: Tensor, eps: float | None = None) -> None:
@@ -257,6 +264,7 @@ class NegativeBinomial(CountDistribution):
 class ZeroInflatedNegativeBinomial(CountDistribution):
     """ZINB(μ, θ, π): a structural zero with probability π, else NB(μ, θ)."""
 
+    name = "zinb"
     parameter_names = ("mu", "theta", "pi")
 
     def __init__(self, mu: Tensor, theta: Tensor, pi: Tensor, eps: float | None = None) -> None:
@@ -288,9 +296,7 @@ class ZeroInflatedNegativeBinomial(CountDistribution):
 
 
 DISTRIBUTIONS: dict[str, type[CountDistribution]] = {
-    "zinb": ZeroInflatedNegativeBinomial,
-    "nb": NegativeBinomial,
-    "poisson": Poisson,
+    cls.name: cls for cls in (ZeroInflatedNegativeBinomial, NegativeBinomial, Poisson)
 }
 
 

@@ -146,3 +146,13 @@ class FASEModel(nn.Module):
     def distribution(self, params: dict[str, Tensor]) -> CountDistribution:
         """The predictive count distribution for the output of :meth:`forward`."""
         return count_distribution(self.config.distribution, params, eps=self.config.likelihood_eps)
+
+
+def forecast_warmup(model: FASEModel) -> int:
+    """Context bins a full-sequence forecast needs: R − 1 for the STGNN's receptive field
+    R, and at least H when the Hawkes history restarts at every pass (it then sees the H
+    counts before each bin from the pass itself, as with carried history)."""
+    warmup = model.config.receptive_field - 1
+    if model.hawkes is not None and model.hawkes.history == "restart":
+        warmup = max(warmup, model.hawkes.window)
+    return warmup

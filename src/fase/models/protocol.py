@@ -1,4 +1,4 @@
-"""What the training engine needs from a forecaster (FASE and the model zoo alike)."""
+"""What the training engine needs from a network (FASE and the model zoo's networks alike)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from fase.models.distributions import CountDistribution
 
 
 @runtime_checkable
-class CountForecaster(Protocol):
-    """A sequence-to-sequence count forecaster, one step ahead at every position.
+class CountNetwork(Protocol):
+    """A sequence-to-sequence count network, one step ahead at every position.
 
     ``model(x, y_hist)`` maps features x (B, N, W, F) and counts y_hist (B, N, P + W) —
     the P = ``history_steps`` bins before the window, then the window's own bins — to a
     dict of distribution parameters, each (B, N, W). Position t may use y_hist only up
     to its own bin − 1 (causal). ``distribution(params)`` turns those parameters into a
     :class:`CountDistribution` with ``log_prob``, ``mean`` and quantiles. Any
-    ``torch.nn.Module`` with these members can be trained by :func:`fase.training.fit`.
+    ``torch.nn.Module`` with these members can be trained by :func:`fase.training.fit`
+    and wrapped as a forecaster by :class:`fase.forecasters.NeuralForecaster`.
     """
 
     @property

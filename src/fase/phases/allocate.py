@@ -1,4 +1,5 @@
-"""Phase 4 on a run directory: read the risk matrix and groups, allocate, write artefacts.
+"""Phase 4 on a run directory (``fase allocate``): read the risk matrix and groups,
+allocate, write artefacts.
 
 Inputs::
 
@@ -33,6 +34,7 @@ from fase.allocation.policies import make_policy
 from fase.config.allocation import AllocationConfig
 from fase.errors import FaseInputError
 from fase.io import read_json, write_json, write_npz, write_text
+from fase.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,6 @@ class AllocationResult:
     metrics: dict[str, np.ndarray]
     summary: dict[str, Any]
     out_dir: Path
-
-
-def forecast_path(run_dir: Path) -> Path:
-    """Where the training phase writes the risk matrices."""
-    return Path(run_dir) / "forecast" / "forecast.npz"
 
 
 def load_risk(path: Path, key: str) -> np.ndarray:
@@ -103,11 +100,11 @@ def run_allocation(
     risk_key: str | None = None,
 ) -> AllocationResult:
     """Allocate patrols for a run directory and write the artefacts (module docstring)."""
-    run_dir = Path(run_dir)
-    risk_path = Path(risk_path) if risk_path is not None else forecast_path(run_dir)
+    run = RunDir(run_dir)
+    risk_path = Path(risk_path) if risk_path is not None else run.forecast
     key = risk_key or config.risk
     risk = load_risk(risk_path, key)
-    groups = load_groups(run_dir / "data" / "meta.json", risk.shape[1])
+    groups = load_groups(run.meta, risk.shape[1])
     if risk.shape[1] * config.floor > config.budget:
         raise FaseInputError(
             "--floor", f"{config.floor} × {risk.shape[1]} areas exceeds the budget {config.budget}"
@@ -132,13 +129,13 @@ def run_allocation(
         "seconds": seconds,
         "metrics": summarize(metrics),
     }
-    out_dir = run_dir / "allocation" / config.policy
-    write_npz(out_dir / "allocation.npz", {"patrol": patrol})
+    files = run.allocation(config.policy)
+    write_npz(files.patrol, {"patrol": patrol})
     table = pd.DataFrame({"step": np.arange(risk.shape[0]), **metrics})
-    write_text(out_dir / "metrics.csv", table.to_csv(index=False))
-    write_json(out_dir / "summary.json", summary)
-    write_text(out_dir / "summary.md", summary_markdown(summary))
-    return AllocationResult(patrol, metrics, summary, out_dir)
+    write_text(files.metrics, table.to_csv(index=False))
+    write_json(files.summary_json, summary)
+    write_text(files.summary_md, summary_markdown(summary))
+    return AllocationResult(patrol, metrics, summary, files.directory)
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

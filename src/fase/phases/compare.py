@@ -1,25 +1,16 @@
-"""The honest comparison behind ``fase compare``: every model on the same data, split and
-metrics, several seeds, one leaderboard.
+"""``fase compare``: every model on the same data, split and metrics, several seeds, one
+leaderboard.
 
-For each model and seed: fit on the training split (validation for early stopping), then
-on the test split score
-
-* counts — mean NLL per area-bin (nats; a Poisson NLL around the prediction for models
-  trained with MSE, flagged in the ``objective`` column), MAE and RMSE of E[Y], PAI at
-  10 % of the areas;
-* risk levels 1–5 (:class:`~fase.zoo.targets.RiskLevels`, fitted on the training counts)
-  — Macro- and Micro-F1 of the most probable level under the forecast;
-* fairness by demographic group (``unknown`` areas left out) — demographic parity
-  difference and equalized odds difference of the high-risk flag (level ≥ 4), and the
-  MAE ratio minority / majority (error parity);
-* per crime category (when the data have type channels) — MAE of E[Y]·s_vk, the total
-  forecast split by each area's training shares s_vk of the categories;
-* parameters and training wall time.
+Builds Phases 1–2 (with crime-type channels) into the output directory unless it has
+them, then for each model and seed fits on the training split (validation for early
+stopping) and scores the test split (:mod:`fase.forecasters.scores`: counts, risk
+levels, fairness by group, per-type MAE), with the parameter count and training wall
+time. Every neural model trains on the comparison's shared budget
+(``compare.budget``, or ``compare.quick_budget`` with ``--quick``).
 
 With ``explain``, every neural model fitted with the first seed is explained too:
-Integrated-Gradients attributions of its test forecasts (:meth:`NeuralForecaster.explain`)
-as ``explanations/<model>/attribution_{features,areas}.{png,pdf}`` and
-``attributions.csv`` (mean |attribution| per area and feature, expected incidents).
+Integrated-Gradients attributions of its test forecasts
+(:func:`fase.explain.write_explanation`) under ``explanations/<model>/``.
 
 Models without randomness (the baselines and the Hawkes MLE) are fitted once and their
 scores repeated for every seed (std 0, marked ``deterministic``).
@@ -28,7 +19,7 @@ scores repeated for every seed (std 0, marked ``deterministic``).
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,30 +27,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fase.evaluation.fairness import error_parity, risk_fairness
+from fase.config import RunConfig
+from fase.config.training import TrainingConfig
+from fase.evaluation.leaderboard import leaderboard_markdown, leaderboard_table
+from fase.evaluation.levels import RiskLevels
+from fase.explain import write_explanation
+from fase.forecasters import (
+    ForecastData,
+    ForecasterSettings,
+    NeuralForecaster,
+    create,
+    forecaster_settings,
+)
+from fase.forecasters.scores import score_model, training_levels, type_shares
 from fase.io import write_json, write_text
+from fase.phases.data import ensure_data_phases
+from fase.progress import Say, silent
+from fase.report.leaderboard import leaderboard_figure
+from fase.rundir import RunDir
 from fase.runtime import configure_threads
-from fase.zoo.base import Forecaster, score_distribution
-from fase.zoo.data import ForecastData
-from fase.zoo.neural import NeuralForecaster
-from fase.zoo.registry import ZooSettings, create
-from fase.zoo.targets import RiskLevels, level_scores, per_type_mae
 
 DETERMINISTIC_FAMILIES = ("baseline",)
-METRICS = (
-    "nll",
-    "mae",
-    "rmse",
-    "pai_10",
-    "macro_f1",
-    "micro_f1",
-    "dp_difference",
-    "eo_difference",
-    "mae_ratio",
-    "parameters",
-    "train_seconds",
-)
-LEADERBOARD_FILES = ("leaderboard.csv", "leaderboard.md", "runs.csv", "per_type_mae.csv")
 
 
 @dataclass(frozen=True)
@@ -70,47 +58,6 @@ class Comparison:
     runs: pd.DataFrame
     leaderboard: pd.DataFrame
     per_type: pd.DataFrame
-
-
-def type_shares(data: ForecastData) -> np.ndarray | None:
-    """(N, K) each area's share of its training incidents per category (the city-wide
-    shares for an area without training incidents); None without type channels."""
-    if data.y_types is None:
-        return None
-    start, end = data.bounds("train")
-    counts = data.y_types[:, start:end].sum(axis=1).astype(np.float64)
-    city = counts.sum(axis=0) / max(counts.sum(), 1.0)
-    totals = counts.sum(axis=1, keepdims=True)
-    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), city)
-
-
-def score_model(
-    model: Forecaster, data: ForecastData, levels: RiskLevels, shares: np.ndarray | None
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Test-split scores of a fitted model (module docstring) and its per-type MAE."""
-    start, end = data.bounds("test")
-    distribution = model.predict(data, start, end)
-    scores = score_distribution(distribution, data, start, end)
-    y_true = data.y[:, start:end].T
-    expected = distribution.mean.detach().cpu().double().numpy()
-    scores |= level_scores(levels.transform(y_true), levels.from_distribution(distribution))
-    fairness = risk_fairness(
-        levels.transform(y_true), levels.from_distribution(distribution), data.groups
-    )
-    parity = error_parity(y_true, expected, data.groups)
-    scores |= {
-        "dp_difference": fairness["demographic_parity_difference"],
-        "eo_difference": fairness["equalized_odds_difference"],
-        "mae_ratio": parity["mae_ratio"],
-    }
-    per_type: dict[str, float] = {}
-    if shares is not None and data.y_types is not None:
-        per_type = per_type_mae(
-            data.y_types[:, start:end].transpose(1, 0, 2),
-            expected[:, :, None] * shares[None, :, :],
-            data.type_names,
-        )
-    return scores, per_type
 
 
 @dataclass(frozen=True)
@@ -132,17 +79,17 @@ class _Bench:
     data: ForecastData
     levels: RiskLevels
     shares: np.ndarray | None
-    settings: ZooSettings
-    out_dir: Path
+    settings: ForecasterSettings
+    out: RunDir
 
 
 def _fit_and_score(bench: _Bench, name: str, seed: int, explain: bool) -> _Fit:
     """Fit ``name`` with ``seed``, score it on the test split, explain it if asked."""
     model = create(name, bench.settings)
-    report = model.fit(bench.data, seed=seed, out_dir=bench.out_dir / "models" / name / str(seed))
+    report = model.fit(bench.data, seed=seed, out_dir=bench.out.model_fit(name, seed).root)
     scores, per_type = score_model(model, bench.data, bench.levels, bench.shares)
     if explain and isinstance(model, NeuralForecaster):
-        write_explanation(model, bench.data, bench.out_dir / "explanations" / name)
+        write_explanation(model, bench.data, bench.out.explanations(name))
     return _Fit(
         model.family, model.objective, scores, per_type, report.seconds, model.num_parameters
     )
@@ -164,13 +111,18 @@ def _fit_in_worker(name: str, seed: int, explain: bool) -> _Fit:
     return _fit_and_score(_WORKER_BENCH, name, seed, explain)
 
 
+def _is_deterministic(name: str, settings: ForecasterSettings) -> bool:
+    """Whether model ``name`` has no randomness (fitted once, scores repeated per seed)."""
+    return create(name, settings).family in DETERMINISTIC_FAMILIES
+
+
 def compare(
     data: ForecastData,
     models: Sequence[str],
     seeds: Sequence[int],
-    settings: ZooSettings,
+    settings: ForecasterSettings,
     out_dir: Path,
-    say: Callable[[str], None] = lambda _msg: None,
+    say: Say = silent,
     *,
     explain: bool = True,
     workers: int = 1,
@@ -182,7 +134,8 @@ def compare(
     fits are independent; small networks use one core well and two less so). The
     numbers then differ from a one-process run only by float rounding (thread count).
     """
-    bench = _Bench(data, RiskLevels.from_data(data), type_shares(data), settings, out_dir)
+    out = RunDir(out_dir)
+    bench = _Bench(data, training_levels(data), type_shares(data), settings, out)
     jobs = [
         (name, seed, explain and seed == seeds[0])
         for name in models
@@ -241,63 +194,69 @@ def compare(
         else pd.DataFrame()
     )
     comparison = Comparison(runs, leaderboard_table(runs), per_type_table)
-    write_comparison(comparison, out_dir)
+    write_comparison(comparison, out)
     return comparison
 
 
-def write_explanation(model: NeuralForecaster, data: ForecastData, out_dir: Path) -> None:
-    """``model``'s test-split attributions: the two figures and ``attributions.csv``
-    (rows: areas by id, columns: features; mean |attribution| in expected incidents)."""
-    from fase.explain.plots import save_attribution_figures
-
-    attribution = model.explain(data)
-    save_attribution_figures(attribution, out_dir, area_names=data.graph.node_ids)
-    table = pd.DataFrame(
-        attribution.by_area(),
-        index=pd.Index(data.graph.node_ids, name="area"),
-        columns=attribution.feature_names,
-    )
-    write_text(out_dir / "attributions.csv", table.to_csv())
-
-
-def _is_deterministic(name: str, settings: ZooSettings) -> bool:
-    """Whether model ``name`` has no randomness (fitted once, scores repeated per seed)."""
-    return create(name, settings).family in DETERMINISTIC_FAMILIES
-
-
-def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and population std over seeds of every metric, one row per model, by NLL."""
-    keys = ["model", "family", "objective", "deterministic"]
-    grouped = runs.groupby(keys, sort=False)[list(METRICS)]
-    table = grouped.mean().join(grouped.std(ddof=0).add_suffix("_std")).reset_index()
-    table.insert(len(keys), "seeds", runs.groupby(keys, sort=False).size().to_numpy())
-    return table.sort_values("nll", kind="stable").reset_index(drop=True)
-
-
-def leaderboard_markdown(table: pd.DataFrame) -> str:
-    """The leaderboard as a Markdown table: ``mean ± std`` per metric."""
-    formats = {"parameters": "{:,.0f}", "train_seconds": "{:.1f}"}
-    header = ["model", "family", "objective", *METRICS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in table.iterrows():
-        cells = [str(row["model"]), str(row["family"]), str(row["objective"])]
-        for metric in METRICS:
-            fmt = formats.get(metric, "{:.4f}")
-            mean, std = row[metric], row[f"{metric}_std"]
-            fixed = row["deterministic"] or metric == "parameters"
-            cells.append(fmt.format(mean) + ("" if fixed else " ± " + fmt.format(std)))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_comparison(comparison: Comparison, out_dir: Path) -> None:
+def write_comparison(comparison: Comparison, out: RunDir) -> None:
     """``leaderboard.{csv,md,json}``, ``runs.csv``, ``per_type_mae.csv`` and the figure."""
-    from fase.zoo.figures import leaderboard_figure
-
-    write_text(out_dir / "runs.csv", comparison.runs.to_csv(index=False))
-    write_text(out_dir / "leaderboard.csv", comparison.leaderboard.to_csv(index=False))
-    write_text(out_dir / "leaderboard.md", leaderboard_markdown(comparison.leaderboard))
-    write_json(out_dir / "leaderboard.json", comparison.leaderboard.to_dict(orient="records"))
+    write_text(out.compare_runs, comparison.runs.to_csv(index=False))
+    write_text(out.leaderboard_csv, comparison.leaderboard.to_csv(index=False))
+    write_text(out.leaderboard_md, leaderboard_markdown(comparison.leaderboard))
+    write_json(out.leaderboard_json, comparison.leaderboard.to_dict(orient="records"))
     if not comparison.per_type.empty:
-        write_text(out_dir / "per_type_mae.csv", comparison.per_type.to_csv())
-    leaderboard_figure(comparison.leaderboard, out_dir / "leaderboard")
+        write_text(out.per_type_mae, comparison.per_type.to_csv())
+    leaderboard_figure(comparison.leaderboard, out.leaderboard_figure)
+
+
+def compare_training(cfg: RunConfig, quick: bool, epochs: int | None) -> TrainingConfig:
+    """The run's training section with the comparison's budget (``epochs`` overrides it)."""
+    budget = cfg.compare.quick_budget if quick else cfg.compare.budget
+    update = budget.training_overrides()
+    if epochs is not None:
+        update["epochs"] = epochs
+    return cfg.training.model_copy(update=update)
+
+
+def run_compare(
+    cfg: RunConfig,
+    out_dir: Path,
+    models: Sequence[str],
+    seeds: int | None = None,
+    *,
+    quick: bool = False,
+    epochs: int | None = None,
+    explain: bool | None = None,
+    workers: int | None = None,
+    say: Say = silent,
+) -> Comparison:
+    """Build the data (if ``out_dir`` has none), compare ``models`` over ``seeds`` seeds
+    (``cfg.seed``, ``cfg.seed + 1``, …; default ``compare.seeds``) and write
+    ``config.yaml``, ``run_info.json`` and the leaderboard files (and with ``explain``,
+    default ``compare.explain``, the attributions) into ``out_dir``.
+
+    ``workers``: processes of one torch thread each that share the fits (default
+    ``training.threads``: as many one-thread processes as the run's threads); 1: every
+    fit in this process with ``training.threads`` threads."""
+    cfg = cfg.model_copy(
+        update={
+            "data": cfg.data.model_copy(update={"crime_type_channels": True}),
+            "training": compare_training(cfg, quick, epochs),
+        }
+    )
+    seeds = cfg.compare.seeds if seeds is None else seeds
+    explain = cfg.compare.explain if explain is None else explain
+    configure_threads(cfg.training.threads)
+    workers = cfg.training.threads if workers is None else workers
+    ensure_data_phases(cfg, out_dir, say)
+    RunDir(out_dir).record(
+        cfg,
+        "compare",
+        {"models": list(models), "seeds": seeds, "quick": quick, "workers": workers},
+    )
+    data = ForecastData.from_run(out_dir, cfg.dataset.areas.projected_crs)
+    settings = forecaster_settings(cfg, quick)
+    seed_list = [cfg.seed + k for k in range(seeds)]
+    return compare(
+        data, models, seed_list, settings, out_dir, say=say, explain=explain, workers=workers
+    )

@@ -1,10 +1,9 @@
-"""Phase orchestration shared by ``fase data`` and ``fase run``: each phase reads and
-writes artefacts in the run directory."""
+"""Phases 1–2 on a run directory (``fase data``, and the first step of every command
+that builds data): incidents → tensors (``data/``), then the hybrid graph (``graph/``)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from fase.config.method import resolve_contiguity
 from fase.data.pipeline import Phase1Result, build_dataset, write_phase1
 from fase.graph import Graph, build_graph
 from fase.io import write_json, write_text
-
-Progress = Callable[[str], None]
+from fase.progress import Say, silent
+from fase.rundir import RunDir
 
 
 @dataclass
@@ -28,51 +27,34 @@ class DataPhases:
     seconds: dict[str, float]
 
 
-def has_data_phases(run_dir: str | Path) -> bool:
-    """Whether ``run_dir`` holds the artefacts of Phases 1–2 (tensors and graph)."""
-    run_dir = Path(run_dir)
-    return (run_dir / "data" / "tensors.npz").is_file() and (
-        run_dir / "graph" / "graph.npz"
-    ).is_file()
-
-
-def ensure_data_phases(
-    cfg: RunConfig, run_dir: str | Path, say: Callable[[str], None] = lambda _msg: None
-) -> bool:
+def ensure_data_phases(cfg: RunConfig, run_dir: str | Path, say: Say = silent) -> bool:
     """Run Phases 1–2 into ``run_dir`` unless it has them; whether they were run."""
-    if has_data_phases(run_dir):
+    if RunDir(run_dir).has_data_phases():
         return False
     say("Phases 1–2: data and graph …")
     run_data_phases(cfg, run_dir)
     return True
 
 
-def run_data_phases(
-    cfg: RunConfig, run_dir: str | Path, progress: Progress | None = None
-) -> DataPhases:
+def run_data_phases(cfg: RunConfig, run_dir: str | Path, say: Say = silent) -> DataPhases:
     """Phase 1 (tensors) and Phase 2 (graph) into ``run_dir/data`` and ``run_dir/graph``."""
-    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    phase1 = build_dataset(cfg, progress)
-    if progress:
-        progress("writing artefacts")
-    dataset_table = write_phase1(phase1, run_dir / "data")
+    phase1 = build_dataset(cfg, say)
+    say("writing artefacts")
+    dataset_table = write_phase1(phase1, run)
     seconds["phase1_data"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if progress:
-        progress("building the hybrid graph")
+    say("building the hybrid graph")
     method = resolve_contiguity(cfg.graph, cfg.dataset)
     graph = build_graph(phase1.areas, phase1.demographics.static, phase1.demographics.valid, method)
-    graph_dir = run_dir / "graph"
-    graph.save(graph_dir / "graph.npz")
+    graph.save(run.graph)
     graph_table = (
         f"# Graph statistics ({method.contiguity} contiguity)\n\n" + graph.stats.to_markdown()
     )
-    write_text(graph_dir / "graph_stats.md", graph_table)
-    write_json(
-        graph_dir / "graph_stats.json", {"contiguity": method.contiguity, **graph.stats.to_dict()}
-    )
+    write_text(run.graph_stats_md, graph_table)
+    write_json(run.graph_stats_json, {"contiguity": method.contiguity, **graph.stats.to_dict()})
     seconds["phase2_graph"] = time.perf_counter() - start
     return DataPhases(phase1, graph, dataset_table, graph_table, seconds)

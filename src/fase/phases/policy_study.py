@@ -1,5 +1,6 @@
-"""Policy study: the same simulation under every allocation policy, with and without a
-patrol floor, tabulated as detection gap against coverage and DIR.
+"""The policy study on a run directory (``fase simulate --study``, part of ``fase run``):
+the same simulation under every allocation policy, with and without a patrol floor,
+tabulated as detection gap against coverage and DIR.
 
 Variants: each policy of :data:`fase.allocation.POLICIES` (paper, proportional,
 diminishing, detection_parity) with floor 0 and, unless the share is 0, with floor
@@ -29,8 +30,7 @@ from fase.allocation.policies import POLICIES
 from fase.config.allocation import AllocationConfig
 from fase.config.simulation import SimulationConfig
 from fase.io import write_text
-from fase.simulation.artefacts import SIMULATION_DIR
-from fase.simulation.phase import TrainedRun, load_trained_run, run_simulation, scenario_name
+from fase.phases.simulate import SimulationRun, run_simulation, scenario_name
 
 STUDY_COLUMNS = (
     "detection_gap",
@@ -81,7 +81,7 @@ def study_markdown(table: pd.DataFrame, sim: SimulationConfig) -> str:
 
 
 def run_policy_study(
-    run: TrainedRun,
+    run: SimulationRun,
     sim: SimulationConfig,
     base: AllocationConfig,
     *,
@@ -93,16 +93,20 @@ def run_policy_study(
     """Simulate every variant and write ``simulation/policy_study.csv`` / ``.md``.
 
     ``workers`` > 1: that many processes with one torch thread each (module docstring);
-    ``on_variant`` is then called as each variant finishes rather than as it starts.
+    ``on_variant`` is then called as each variant finishes rather than as it starts. A
+    model other than the run's own (:meth:`SimulationRun.with_model`) lives in this
+    process only: its variants run here, one after another, named ``…-<model>``.
     """
     floor = floor_share * base.budget / run.world.n_areas
-    variants = [(scenario_name(sim, a), a) for a in study_variants(base, floor)]
+    own = run.model == run.trained.cfg.forecaster
+    model = None if own else run.model
+    variants = [(scenario_name(sim, a, model), a) for a in study_variants(base, floor)]
     histories: dict[str, pd.DataFrame] = {}
-    if workers > 1 and device == "cpu":
+    if workers > 1 and device == "cpu" and own:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {
-                name: pool.submit(_simulate_variant, run.run_dir, sim, allocation, name)
+                name: pool.submit(_simulate_variant, run.trained.run.root, sim, allocation, name)
                 for name, allocation in variants
             }
             for name, future in futures.items():
@@ -117,9 +121,9 @@ def run_policy_study(
             histories[name] = result.history
     rows = [study_row(name, allocation, histories[name]) for name, allocation in variants]
     table = pd.DataFrame(rows)
-    out = run.run_dir / SIMULATION_DIR
-    write_text(out / "policy_study.csv", table.to_csv(index=False))
-    write_text(out / "policy_study.md", study_markdown(table, sim))
+    files = run.trained.run
+    write_text(files.policy_study_csv, table.to_csv(index=False))
+    write_text(files.policy_study_md, study_markdown(table, sim))
     return table
 
 
@@ -130,5 +134,5 @@ def _simulate_variant(
     from fase.runtime import configure_threads
 
     configure_threads(1)
-    result, _ = run_simulation(load_trained_run(run_dir), sim, allocation, name=name)
+    result, _ = run_simulation(SimulationRun.load(run_dir), sim, allocation, name=name)
     return result.history

@@ -3,23 +3,30 @@
     data → graph → train → evaluate → allocate → simulate → policy study → report
 
 Each phase reads the artefacts of the previous ones from the run directory, so any
-phase can also be re-run alone with its own command.
+phase can also be re-run alone with its own command. The forecaster is the run's
+``forecaster`` (FASE unless ``--model`` names another registered model).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from fase.config import RunConfig
-from fase.runinfo import write_run_info
-
-Say = Callable[[str], None]
+from fase.phases.allocate import run_allocation
+from fase.phases.data import run_data_phases
+from fase.phases.evaluate import evaluate_run
+from fase.phases.policy_study import run_policy_study
+from fase.phases.simulate import SimulationRun, run_simulation, scenario_name
+from fase.phases.train import train_run
+from fase.progress import Say
+from fase.report.build import build_report
+from fase.rundir import RunDir
 
 
 @dataclass
@@ -36,15 +43,7 @@ def run_pipeline(
     cfg: RunConfig, run_dir: Path, say: Say, progress: bool | None = None
 ) -> PipelineResult:
     """Run Phases 1–5 and the report for ``cfg`` into ``run_dir``."""
-    from fase.allocation.phase import run_allocation
-    from fase.phases import run_data_phases
-    from fase.report.build import build_report
-    from fase.simulation.artefacts import SIMULATION_DIR
-    from fase.simulation.phase import load_trained_run, run_simulation, scenario_name
-    from fase.simulation.study import run_policy_study
-    from fase.training.pipeline import train_run
-    from fase.training.scoring import evaluate_run
-
+    run = RunDir(run_dir)
     seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -55,23 +54,23 @@ def run_pipeline(
         seconds[name] = time.perf_counter() - start
         say(f"{name}: {seconds[name]:.1f} s")
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_run_info(run_dir, cfg, "fase run")
+    run.root.mkdir(parents=True, exist_ok=True)
+    run.record(cfg, "fase run")
     with phase("Phases 1–2: data and graph"):
-        data = run_data_phases(cfg, run_dir)
+        data = run_data_phases(cfg, run.root)
     with phase("Phase 3: training"):
-        training = train_run(cfg, run_dir, progress=progress)
+        training = train_run(cfg, run.root, progress=progress)
     with phase("Phase 3: evaluation"):
-        evaluation = evaluate_run(run_dir)
+        evaluation = evaluate_run(run.root)
     with phase("Phase 4: allocation"):
-        allocation = run_allocation(run_dir, cfg.allocation, None, None)
-    trained = load_trained_run(run_dir)
+        allocation = run_allocation(run.root, cfg.allocation, None, None)
+    simulation = SimulationRun.load(run.root)
     history = None
     if cfg.simulation.mode == "rolling" and cfg.simulation.policy_study:
         # The study's variants include the configured policy: no need to simulate it twice.
         with phase("Phase 5: simulation and policy study"):
             study = run_policy_study(
-                trained,
+                simulation,
                 cfg.simulation,
                 cfg.allocation,
                 floor_share=cfg.simulation.study_floor_share,
@@ -79,21 +78,25 @@ def run_pipeline(
             )
         main = scenario_name(cfg.simulation, cfg.allocation)
         if main in set(study["scenario"]):
-            history = pd.read_csv(run_dir / SIMULATION_DIR / main / "history.csv")
+            history = pd.read_csv(run.scenario(main).history)
     if history is None:
         with phase("Phase 5: simulation"):
-            history = run_simulation(trained, cfg.simulation, cfg.allocation)[0].history
+            history = run_simulation(simulation, cfg.simulation, cfg.allocation)[0].history
     with phase("Report"):
-        report = build_report(run_dir)
-    write_run_info(run_dir, cfg, "fase run", {"seconds": seconds})
+        report = build_report(run.root)
+    run.record(cfg, "fase run", {"seconds": seconds})
 
     counts = evaluation["overall"]["counts"]
-    fit = training.fit
+    fit = training.report.training
     last = history.iloc[-1]
     y = data.phase1.tensors.y
+    scored = "n/a (fitted in closed form)"
+    if fit is not None:
+        scored = f"{fit.scored_checkpoint} (epoch {fit.scored_epoch})"
     headline = {
         "areas × bins": f"{y.shape[0]} × {y.shape[1]:,} ({data.phase1.tensors.meta['bin']})",
-        "scored checkpoint": f"{fit.scored_checkpoint} (epoch {fit.scored_epoch})",
+        "forecaster": f"{cfg.forecaster} ({training.forecaster.num_parameters:,} parameters)",
+        "scored checkpoint": scored,
         "test NLL / MAE": f"{counts['nll']:.4f} / {counts['mae']:.4f}",
         f"allocation ({cfg.allocation.policy}) DIR / Gini": (
             f"{allocation.summary['metrics']['dir']['mean']:.4f} / "
@@ -103,4 +106,4 @@ def run_pipeline(
             f"{last['detection_min']:.4f} / {last['detection_maj']:.4f}"
         ),
     }
-    return PipelineResult(run_dir, report, seconds, headline)
+    return PipelineResult(run.root, report, seconds, headline)

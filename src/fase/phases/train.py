@@ -1,93 +1,55 @@
-"""Phase 3 on a run directory: build FASE from the graph, train, forecast val and test.
+"""Phase 3 on a run directory (``fase train``): fit the run's forecaster, forecast the
+validation and test splits, keep the fitted model.
 
 Reads ``data/`` and ``graph/`` (built first with Phases 1–2 when absent) and writes
-``config.yaml``, ``checkpoints/{best,last}.pt``, ``training_log.csv`` and
-``forecast/forecast.npz`` (see :mod:`fase.training.forecast`).
+``config.yaml``, ``checkpoints/{best,last}.pt`` and ``training_log.csv`` (networks),
+``model/`` (:mod:`fase.forecasters.trained`) and ``forecast/forecast.npz``
+(:mod:`fase.training.forecast`). The model is ``cfg.forecaster``: FASE by default,
+any registered model with ``--model``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import yaml
 
 from fase.config import RunConfig
-from fase.config.training import TrainingConfig
 from fase.data.tensors import Tensors
 from fase.errors import FaseInputError
+from fase.forecasters import (
+    FitReport,
+    ForecastData,
+    Forecaster,
+    create,
+    forecaster_settings,
+    save_forecaster,
+)
 from fase.graph import Graph
-from fase.io import write_text
-from fase.models.fase import FASEModel
-from fase.models.split import split_by_placement
-from fase.phases import has_data_phases, run_data_phases
-from fase.runinfo import config_to_yaml
+from fase.phases.data import run_data_phases
+from fase.rundir import RunDir
 from fase.runtime import configure_threads
+from fase.training.checkpoint import TrainingState
 from fase.training.distributed import current_sharding
-from fase.training.engine import EpochCallback, FitResult, SplitWindows, fit
-from fase.training.forecast import FORECAST_DIR, FORECAST_FILE, forecast_span, write_forecast
+from fase.training.forecast import write_forecast
 from fase.training.memory import keep_freed_memory
-from fase.training.windows import CountSeries, window_starts
 
 FORECAST_SPLITS = ("val", "test")
 
 
-def split_windows(split: dict[str, tuple[int, int]], config: TrainingConfig) -> SplitWindows:
-    """Window starts of each split: ``config.window`` bins every ``config.stride`` bins."""
-    train, val, test = (
-        window_starts(*split[name], config.window, config.stride)
-        for name in ("train", "val", "test")
-    )
-    return SplitWindows(train, val, test)
-
-
-def build_fase_model(cfg: RunConfig, graph: Graph, tensors: Tensors) -> FASEModel:
-    """FASE on the run's graph (A_combined for diffusion, A_geo for the Hawkes mask).
-
-    Seeds the global torch RNG with ``cfg.seed`` first, so the initial weights and the
-    dropout draws that follow are reproducible.
-    """
-    torch.manual_seed(cfg.seed)
-    return FASEModel.from_graph(
-        torch.as_tensor(graph.A_combined, dtype=torch.float32),
-        torch.as_tensor(graph.A_geo, dtype=torch.float32),
-        cfg.model,
-        num_features=tensors.x.shape[-1],
-        hawkes_window_bins=cfg.model.hawkes_window_bins(tensors.meta["bin"]),
-    )
-
-
-def forecast_warmup(model: FASEModel) -> int:
-    """Context bins a full-sequence forecast needs: R − 1 for the STGNN's receptive field
-    R, and at least H when the Hawkes history restarts at every pass (it then sees the H
-    counts before each bin from the pass itself, as with carried history)."""
-    warmup = model.config.receptive_field - 1
-    if model.hawkes is not None and model.hawkes.history == "restart":
-        warmup = max(warmup, model.hawkes.window)
-    return warmup
-
-
-def load_run_config(run_dir: str | Path) -> RunConfig:
-    """The resolved configuration a run saved in ``config.yaml``."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise FaseInputError(path, "not found", "is this a run directory written by `fase train`?")
-    return RunConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-
-
-def _check_same_data_method(cfg: RunConfig, run_dir: Path) -> None:
+def _check_same_data_method(cfg: RunConfig, run: RunDir) -> None:
     """Refuse to train on existing data built with another dataset or data/graph method."""
-    if not (run_dir / "config.yaml").is_file():
+    if not run.config.is_file():
         return
-    saved = load_run_config(run_dir)
+    saved = run.load_config()
     differing = [
         name for name in ("dataset", "data", "graph") if getattr(saved, name) != getattr(cfg, name)
     ]
     if differing:
         raise FaseInputError(
-            run_dir / "config.yaml",
+            run.config,
             f"the run's data were built with another {' and '.join(differing)} configuration",
             "train into a new --out directory, or with the config the data were built with",
         )
@@ -95,10 +57,10 @@ def _check_same_data_method(cfg: RunConfig, run_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What :func:`train_run` did: the fit (model left with the scored weights) and outputs."""
+    """What :func:`train_run` did: the fit, the fitted forecaster and its forecast."""
 
-    fit: FitResult
-    model: FASEModel
+    report: FitReport
+    forecaster: Forecaster
     forecast_path: Path
     data_built: bool
 
@@ -109,19 +71,20 @@ def train_run(
     *,
     resume: bool = False,
     progress: bool | None = None,
-    on_epoch_end: EpochCallback | None = None,
+    on_epoch_end: Callable[[TrainingState], None] | None = None,
 ) -> TrainingRun:
-    """Train FASE on a run directory and write its checkpoints, log and forecasts.
+    """Fit ``cfg.forecaster`` on a run directory; write its forecasts and the model.
 
     Sets the torch thread count to ``cfg.training.threads`` and keeps freed memory for
     reuse (:func:`~fase.training.memory.keep_freed_memory`); builds Phases 1–2 into the
-    run directory when ``data/`` or ``graph/`` is missing. Inputs are the features
-    standardised with the training statistics (``Tensors.scaled_x``). With
-    ``model.placement`` the model trains and forecasts split across two devices
-    (:class:`~fase.models.split.SplitFASE`) and is returned on the CPU.
+    run directory when ``data/`` or ``graph/`` is missing. Networks see the features
+    standardised with the training statistics; with ``model.placement`` FASE trains and
+    forecasts split across two devices. Under ``torchrun`` every rank trains and rank 0
+    alone writes the forecast and the model.
     """
-    run_dir = Path(run_dir)
-    if cfg.model.placement is not None and current_sharding().distributed:
+    run = RunDir(run_dir)
+    sharding = current_sharding()
+    if cfg.model.placement is not None and sharding.distributed:
         raise FaseInputError(
             "model.placement",
             "a model split across devices cannot also train data-parallel (--nproc)",
@@ -130,42 +93,28 @@ def train_run(
     configure_threads(cfg.training.threads)
     keep_freed_memory()
     data_built = False
-    if not has_data_phases(run_dir):
+    if not run.has_data_phases():
         if resume:
-            raise FaseInputError(run_dir, "has no data/ or graph/ to resume from")
-        run_data_phases(cfg, run_dir)
+            raise FaseInputError(run.root, "has no data/ or graph/ to resume from")
+        run_data_phases(cfg, run.root)
         data_built = True
     elif not resume:
-        _check_same_data_method(cfg, run_dir)
+        _check_same_data_method(cfg, run)
     if not resume:
-        write_text(run_dir / "config.yaml", config_to_yaml(cfg))
-    tensors = Tensors.load(run_dir / "data")
-    graph = Graph.load(run_dir / "graph" / "graph.npz")
-    model = build_fase_model(cfg, graph, tensors)
-    forecaster = split_by_placement(model, cfg.model.placement)
-    series = CountSeries(tensors.scaled_x(), tensors.y, model.history_steps)
-    result = fit(
-        forecaster,
-        series,
-        split_windows(tensors.split, cfg.training),
-        cfg.training,
+        run.write_config(cfg)
+    tensors = Tensors.load(run)
+    data = ForecastData.from_tensors(tensors, Graph.load(run.graph))
+    forecaster = create(cfg.forecaster, forecaster_settings(cfg))
+    report = forecaster.fit(
+        data,
         seed=cfg.seed,
-        out_dir=run_dir,
+        out_dir=run.root,
         resume=resume,
         progress=progress,
         on_epoch_end=on_epoch_end,
     )
-    warmup = forecast_warmup(model)
-    forecasts = {
-        name: forecast_span(forecaster, series, *tensors.split[name], warmup=warmup)
-        for name in FORECAST_SPLITS
-    }
-    model.cpu()  # a split model's parts back together, where fit returns a whole one
-    path = write_forecast(
-        run_dir / FORECAST_DIR / FORECAST_FILE,
-        forecasts,
-        np.asarray(tensors.bin_start, dtype=np.int64),
-        cfg.model.distribution,
-        cfg.model.likelihood_eps,
-    )
-    return TrainingRun(result, model, path, data_built)
+    if sharding.is_main:
+        forecasts = {split: forecaster.forecast_split(data, split) for split in FORECAST_SPLITS}
+        write_forecast(run.forecast, forecasts, np.asarray(tensors.bin_start, dtype=np.int64))
+        save_forecaster(run, forecaster)
+    return TrainingRun(report, forecaster, run.forecast, data_built)

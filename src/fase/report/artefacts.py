@@ -23,6 +23,7 @@ import yaml
 
 from fase.errors import FaseInputError
 from fase.io import read_json, read_npz
+from fase.rundir import RunDir, ScenarioFiles
 
 # alias → canonical name
 HISTORY_ALIASES = {
@@ -35,7 +36,6 @@ LOG_ALIASES = {"validation_loss": "val_loss", "valid_loss": "val_loss"}
 TRADEOFF_ALIASES = {"tolerance": "epsilon", "dir_deviation": "dir_abs_dev"}
 POLICY_ALIASES = {"coverage_mean": "coverage", "detection_gap_mean": "detection_gap"}
 INTERVAL_SUFFIXES = ("_lo", "_hi")
-HISTORY_FILES = ("history.csv", "simulation_history.csv")
 PER_AREA_KEYS = ("mean_risk", "mean_patrol", "detection_rate", "true_count", "observed_count")
 
 
@@ -91,21 +91,21 @@ def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
         raise FaseInputError(path, f"cannot be read as a NumPy .npz file ({exc})") from exc
 
 
-def read_config(run_dir: Path) -> dict[str, Any]:
+def read_config(run: RunDir) -> dict[str, Any]:
     """The resolved ``config.yaml`` as a plain dict ({} when absent)."""
-    text = read_text(run_dir / "config.yaml")
+    text = read_text(run.config)
     if text is None:
         return {}
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise FaseInputError(run_dir / "config.yaml", f"is not valid YAML ({exc})") from exc
+        raise FaseInputError(run.config, f"is not valid YAML ({exc})") from exc
     return config if isinstance(config, dict) else {}
 
 
-def training_log(run_dir: Path) -> pd.DataFrame | None:
+def training_log(run: RunDir) -> pd.DataFrame | None:
     """``training_log.csv`` (epoch, train_loss, val_loss, lr, seconds), or None."""
-    path = run_dir / "training_log.csv"
+    path = run.training_log
     return read_csv(path, LOG_ALIASES) if path.is_file() else None
 
 
@@ -120,18 +120,17 @@ class Simulation:
     per_area: dict[str, np.ndarray] | None
 
 
-def simulations(run_dir: Path) -> list[Simulation]:
+def simulations(run: RunDir) -> list[Simulation]:
     """Scenarios under ``simulation/``: the folder itself and each sub-folder holding
     ``history.csv`` (or the reference's ``simulation_history.csv``) or ``per_area.npz``."""
-    root = run_dir / "simulation"
+    root = run.simulation_root
     if not root.is_dir():
         return []
     found = []
     for directory in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-        history_file = next(
-            (directory / f for f in HISTORY_FILES if (directory / f).is_file()), None
-        )
-        per_area = read_arrays(directory / "per_area.npz")
+        files = ScenarioFiles(directory)
+        history_file = files.history_file()
+        per_area = read_arrays(files.per_area)
         if history_file is None and per_area is None:
             continue
         history = None
@@ -146,7 +145,7 @@ def simulations(run_dir: Path) -> list[Simulation]:
 
 def main_scenario(config: dict[str, Any]) -> str | None:
     """The scenario folder of the run's own simulation settings (``<mode>-<policy>``
-    [``-floor``], as :func:`fase.simulation.phase.scenario_name`), None without them."""
+    [``-floor``], as :func:`fase.phases.simulate.scenario_name`), None without them."""
     mode = (config.get("simulation") or {}).get("mode")
     allocation = config.get("allocation") or {}
     if mode is None or "policy" not in allocation:
@@ -154,28 +153,16 @@ def main_scenario(config: dict[str, Any]) -> str | None:
     return f"{mode}-{allocation['policy']}" + ("-floor" if allocation.get("floor", 0) > 0 else "")
 
 
-def policy_study(run_dir: Path) -> pd.DataFrame | None:
+def policy_study(run: RunDir) -> pd.DataFrame | None:
     """``simulation/policy_study.csv`` (policy, floor, detection_gap, coverage, …), or None."""
-    path = run_dir / "simulation" / "policy_study.csv"
+    path = run.policy_study_csv
     return read_csv(path, POLICY_ALIASES) if path.is_file() else None
 
 
-def tradeoff_table(run_dir: Path) -> pd.DataFrame | None:
+def tradeoff_table(run: RunDir) -> pd.DataFrame | None:
     """``allocation/tradeoff.csv`` (policy, epsilon, coverage, dir_abs_dev, detection_gap)."""
-    path = run_dir / "allocation" / "tradeoff.csv"
+    path = run.tradeoff
     return read_csv(path, TRADEOFF_ALIASES) if path.is_file() else None
-
-
-def allocation_dirs(run_dir: Path) -> list[Path]:
-    """``allocation/<policy>/`` folders that hold a summary or an allocation, sorted."""
-    root = run_dir / "allocation"
-    if not root.is_dir():
-        return []
-    return sorted(
-        p
-        for p in root.iterdir()
-        if p.is_dir() and ((p / "summary.md").is_file() or (p / "allocation.npz").is_file())
-    )
 
 
 def mean_over_steps(arrays: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
@@ -188,9 +175,9 @@ def mean_over_steps(arrays: dict[str, np.ndarray], key: str, path: Path) -> np.n
     return np.nanmean(values, axis=0)
 
 
-def areas(run_dir: Path) -> gpd.GeoDataFrame | None:
+def areas(run: RunDir) -> gpd.GeoDataFrame | None:
     """``data/areas.geojson`` in node order, or None."""
-    path = run_dir / "data" / "areas.geojson"
+    path = run.areas
     if not path.is_file():
         return None
     try:
@@ -207,15 +194,16 @@ def minority_mask(meta: Mapping[str, Any] | None, n_areas: int) -> np.ndarray | 
     return np.array([g == "minority" for g in groups])
 
 
-def find_epsilon(config: Mapping[str, Any], run_dir: Path) -> tuple[float, str] | None:
+def find_epsilon(config: Mapping[str, Any], run: RunDir) -> tuple[float, str] | None:
     """The DIR tolerance ε and where it was found: the config's ``simulation`` or
     ``allocation`` section, else ``allocation/paper/summary.json``; None if nowhere."""
     for section in ("simulation", "allocation"):
         value = (config.get(section) or {}).get("epsilon")
         if isinstance(value, int | float):
             return float(value), f"config.yaml {section}.epsilon"
-    summary = read_json_file(run_dir / "allocation" / "paper" / "summary.json")
+    summary_file = run.allocation("paper").summary_json
+    summary = read_json_file(summary_file)
     value = ((summary or {}).get("config") or {}).get("epsilon")
     if isinstance(value, int | float):
-        return float(value), "allocation/paper/summary.json"
+        return float(value), str(summary_file.relative_to(run.root))
     return None

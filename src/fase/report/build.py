@@ -43,6 +43,7 @@ from fase.report.notes import (
     deviations_section,
     provenance_section,
 )
+from fase.rundir import RunDir
 
 SECTION_TITLES = (
     "Run",
@@ -85,10 +86,10 @@ def _markdown_or_note(path: Path, missing: str) -> str:
     return markdown_html(text) if text is not None else note_html(missing)
 
 
-def run_section(run_dir: Path, info: Mapping[str, Any] | None) -> Section:
+def run_section(run: RunDir, info: Mapping[str, Any] | None) -> Section:
     """Run directory, dataset/preset/seed, the commands run and package versions."""
     section = Section("run", "Run")
-    section.parts.append(paragraph_html(f"Run directory: {run_dir}"))
+    section.parts.append(paragraph_html(f"Run directory: {run.root}"))
     if info is None:
         section.parts.append(note_html("run_info.json not found."))
         return section
@@ -109,10 +110,10 @@ def run_section(run_dir: Path, info: Mapping[str, Any] | None) -> Section:
     return section
 
 
-def training_section(run_dir: Path, draw: FigureWriter) -> Section:
+def training_section(run: RunDir, draw: FigureWriter) -> Section:
     """Loss curves (paper Fig 2a, 2b) from ``training_log.csv``, and the log itself."""
     section = Section("training", "Training")
-    log = artefacts.training_log(run_dir)
+    log = artefacts.training_log(run)
     if log is None:
         section.parts.append(note_html("training_log.csv not found: run `fase train` first."))
         return section
@@ -135,17 +136,15 @@ def training_section(run_dir: Path, draw: FigureWriter) -> Section:
     return section
 
 
-def allocation_section(run_dir: Path, draw: FigureWriter) -> Section:
+def allocation_section(run: RunDir, draw: FigureWriter) -> Section:
     """Each policy's ``summary.md`` and, if present, the trade-off figure and table."""
     section = Section("allocation", "Allocation")
-    policies = artefacts.allocation_dirs(run_dir)
+    policies = run.allocations()
     if not policies:
         section.parts.append(note_html("No allocation/<policy>/ found: run `fase allocate`."))
-    for directory in policies:
-        section.parts.append(
-            _markdown_or_note(directory / "summary.md", f"{directory}/summary.md not found.")
-        )
-    table = artefacts.tradeoff_table(run_dir)
+    for files in policies:
+        section.parts.append(_markdown_or_note(files.summary_md, f"{files.summary_md} not found."))
+    table = artefacts.tradeoff_table(run)
     if table is not None:
         section.parts.append(heading_html("Fairness–efficiency trade-off"))
         section.parts.append(
@@ -210,10 +209,10 @@ def simulation_section(
     return section
 
 
-def policy_section(run_dir: Path, draw: FigureWriter) -> Section:
+def policy_section(run: RunDir, draw: FigureWriter) -> Section:
     """``simulation/policy_study.csv``: detection gap vs coverage, and the table."""
     section = Section("policy-study", "Policy study")
-    table = artefacts.policy_study(run_dir)
+    table = artefacts.policy_study(run)
     if table is None:
         section.parts.append(note_html("simulation/policy_study.csv not found."))
         return section
@@ -234,24 +233,23 @@ def policy_section(run_dir: Path, draw: FigureWriter) -> Section:
 
 
 def maps_section(
-    run_dir: Path,
+    run: RunDir,
     meta: Mapping[str, Any] | None,
     sims: list[artefacts.Simulation],
     draw: FigureWriter,
 ) -> Section:
     """Choropleths: mean forecast risk, mean patrol per policy, each scenario's last cycle."""
     section = Section("maps", "Maps")
-    areas = artefacts.areas(run_dir)
+    areas = artefacts.areas(run)
     if areas is None:
         section.parts.append(note_html("data/areas.geojson not found: run `fase data`."))
         return section
     minority = artefacts.minority_mask(meta, len(areas))
     section.parts.append(paragraph_html("Minority areas are outlined in black."))
     drawn = 0
-    forecast_path = run_dir / "forecast" / "forecast.npz"
-    forecast = artefacts.read_arrays(forecast_path)
+    forecast = artefacts.read_arrays(run.forecast)
     if forecast is not None:
-        risk = artefacts.mean_over_steps(forecast, "expected", forecast_path)
+        risk = artefacts.mean_over_steps(forecast, "expected", run.forecast)
         panel = MapPanel("Predicted risk", "mean expected incidents per bin", risk, "YlOrRd")
         section.parts.append(
             draw(
@@ -262,12 +260,12 @@ def maps_section(
             )
         )
         drawn += 1
-    for directory in artefacts.allocation_dirs(run_dir):
-        path = directory / "allocation.npz"
-        arrays = artefacts.read_arrays(path)
+    for files in run.allocations():
+        directory = files.directory
+        arrays = artefacts.read_arrays(files.patrol)
         if arrays is None:
             continue
-        patrol = artefacts.mean_over_steps(arrays, "patrol", path)
+        patrol = artefacts.mean_over_steps(arrays, "patrol", files.patrol)
         panel = MapPanel(f"Patrol: {directory.name}", "mean patrol units per step", patrol, "Blues")
         section.parts.append(
             draw(
@@ -323,68 +321,55 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
     last-cycle maps only with ``all_scenarios`` (eight variants × six figures would take
     most of the report's time and pages; the study section compares them).
     """
-    run_dir = Path(run_dir).resolve()
-    if not run_dir.is_dir():
-        raise FaseInputError(run_dir, "run directory not found", "run `fase data --out DIR`")
-    if not (run_dir / "config.yaml").is_file() and not (run_dir / "data").is_dir():
-        raise FaseInputError(run_dir, "is not a FASE run directory (no config.yaml, no data/)")
-    out = run_dir / "report"
-    draw = FigureWriter(out / "figures")
-    draw_map = FigureWriter(out / "maps")
-    config = artefacts.read_config(run_dir)
-    info = artefacts.read_json_file(run_dir / "run_info.json")
-    meta = artefacts.read_json_file(run_dir / "data" / "meta.json")
-    table1 = artefacts.read_json_file(run_dir / "data" / "table1.json") or {}
-    sims = artefacts.simulations(run_dir)
+    run = RunDir(Path(run_dir).resolve())
+    if not run.root.is_dir():
+        raise FaseInputError(run.root, "run directory not found", "run `fase data --out DIR`")
+    if not run.config.is_file() and not run.data_dir.is_dir():
+        raise FaseInputError(run.root, "is not a FASE run directory (no config.yaml, no data/)")
+    draw = FigureWriter(run.figures)
+    draw_map = FigureWriter(run.maps)
+    config = artefacts.read_config(run)
+    info = artefacts.read_json_file(run.info)
+    meta = artefacts.read_json_file(run.meta)
+    table1 = artefacts.read_json_file(run.dataset_table_json) or {}
+    sims = artefacts.simulations(run)
     if not all_scenarios:
-        sims = shown_scenarios(sims, config, artefacts.policy_study(run_dir))
-    allocations = artefacts.allocation_dirs(run_dir)
-    first_summary = (
-        artefacts.read_json_file(allocations[0] / "summary.json") if allocations else None
-    )
+        sims = shown_scenarios(sims, config, artefacts.policy_study(run))
+    allocations = run.allocations()
+    first_summary = artefacts.read_json_file(allocations[0].summary_json) if allocations else None
     sections = [
-        run_section(run_dir, info),
+        run_section(run, info),
         Section(
             "dataset",
             "Dataset",
-            [
-                _markdown_or_note(
-                    run_dir / "data" / "table1.md", "data/table1.md not found: run `fase data`."
-                )
-            ],
+            [_markdown_or_note(run.dataset_table_md, "data/table1.md not found: run `fase data`.")],
         ),
         Section(
             "graph",
             "Graph",
-            [
-                _markdown_or_note(
-                    run_dir / "graph" / "graph_stats.md", "graph/graph_stats.md not found."
-                )
-            ],
+            [_markdown_or_note(run.graph_stats_md, "graph/graph_stats.md not found.")],
         ),
-        training_section(run_dir, draw),
+        training_section(run, draw),
         Section(
             "evaluation",
             "Forecast evaluation",
             [
                 _markdown_or_note(
-                    run_dir / "evaluation" / "evaluation.md",
-                    "evaluation/evaluation.md not found: run `fase evaluate`.",
+                    run.evaluation_md, "evaluation/evaluation.md not found: run `fase evaluate`."
                 )
             ],
         ),
-        allocation_section(run_dir, draw),
-        simulation_section(sims, artefacts.find_epsilon(config, run_dir), draw),
-        policy_section(run_dir, draw),
-        maps_section(run_dir, meta, sims, draw_map),
-        configuration_section(artefacts.read_text(run_dir / "config.yaml")),
-        provenance_section(config, run_dir),
+        allocation_section(run, draw),
+        simulation_section(sims, artefacts.find_epsilon(config, run), draw),
+        policy_section(run, draw),
+        maps_section(run, meta, sims, draw_map),
+        configuration_section(artefacts.read_text(run.config)),
+        provenance_section(config, run.root),
         deviations_section(),
         caveats_section(config, (table1.get("demographics") or {}).get("groups"), first_summary),
     ]
     dataset = config.get("dataset", {}).get("name", "unknown dataset")
     title = f"FASE run report: {dataset}, preset {config.get('preset', '?')}"
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{run_dir} · generated {generated}"
-    path = write_text(out / "report.html", page_html(title, subtitle, sections))
-    return path
+    subtitle = f"{run.root} · generated {generated}"
+    return write_text(run.report, page_html(title, subtitle, sections))

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException
 
 from fase.config.allocation import AllocationConfig, PolicyName
 from fase.errors import FaseInputError
+from fase.rundir import RunDir
 from fase.serve.page import live_map_page
 from fase.serve.schemas import (
     AllocationOut,
@@ -49,7 +50,6 @@ from fase.serve.state import LiveState
 
 MAX_BODY_BYTES = 16 * 2**20
 BUDGET_RANGE = (1e-6, 1e9)  # patrol units per bin; HiGHS fails on absurd scales (1e300)
-DB_FILE = Path("serve") / "incidents.sqlite"
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 413, 422)}
 
 
@@ -67,7 +67,7 @@ def allocation_config(
     ] = None,
 ) -> AllocationConfig:
     """The run's allocation settings with the query's policy and budget."""
-    base: AllocationConfig = request.app.state.live.run.cfg.allocation
+    base: AllocationConfig = request.app.state.live.trained.cfg.allocation
     given = {k: v for k, v in {"policy": policy, "budget": budget}.items() if v is not None}
     try:
         return AllocationConfig.model_validate({**base.model_dump(), **given})
@@ -82,7 +82,7 @@ Config = Annotated[AllocationConfig, Depends(allocation_config)]
 
 def default_db(run_dir: str | Path) -> Path:
     """``RUN_DIR/serve/incidents.sqlite``."""
-    return Path(run_dir) / DB_FILE
+    return RunDir(run_dir).incidents_db
 
 
 def create_app(
@@ -118,13 +118,13 @@ def create_app(
 
 def _add_routes(app: FastAPI, state: LiveState) -> None:
     areas_json = _areas_geojson(state).encode()
-    page = live_map_page(Path(state.run.run_dir).resolve().name)
+    page = live_map_page(state.trained.run.root.resolve().name)
 
     @app.get("/health", response_model=HealthOut)
     def health() -> HealthOut:
         return HealthOut(
             status="ok",
-            run=str(state.run.run_dir),
+            run=str(state.trained.run.root),
             areas=len(state.area_ids),
             incidents_stored=state.incidents_stored,
             next_period_start=state.next_period_start(),
@@ -144,7 +144,7 @@ def _add_routes(app: FastAPI, state: LiveState) -> None:
             return ForecastOut(
                 period=state.period(),
                 areas=state.area_ids,
-                distribution=state.run.cfg.model.distribution,
+                distribution=span.distribution,
                 expected=span.expected.tolist(),
                 params={k: v.tolist() for k, v in span.params.items()},
                 period_total=span.expected.astype(float).sum(axis=0).tolist(),

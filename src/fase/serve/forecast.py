@@ -11,55 +11,60 @@ period on the record extended by the returned ``expected`` rows reproduces the r
 
 Model inputs are built with the run's own feature map (:class:`fase.simulation.params
 .FeatureMap`: lags, rolling means, calendar, demographics, scaler) and zero patrol
-exposure, as in training.
+exposure, as in training. The model is the run's forecaster, whatever it is: each bin
+is one :class:`~fase.forecasters.ForecastRequest`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from torch import nn
 
+from fase.forecasters import Forecaster, ForecastRequest
 from fase.simulation.params import FeatureMap
-from fase.training.forecast import SpanForecast, forecast_span
-from fase.training.windows import CountSeries
+from fase.training.forecast import SpanForecast
 
 
 def forecast_period(
-    model: nn.Module,
-    features: FeatureMap,
-    record: np.ndarray,
-    length: int,
-    warmup: int,
+    forecaster: Forecaster, features: FeatureMap, record: np.ndarray, length: int
 ) -> SpanForecast:
     """Forecast the L = ``length`` bins after ``record`` (module docstring).
 
     Args:
-        model: a :class:`~fase.training.protocol.CountForecaster` (eval mode, CPU).
+        forecaster: the run's fitted forecaster.
         features: builds scaled features (N, ·, F) of a count record; its bin starts
             must cover F + L bins.
         record: (N, F) float64 incidents per area and bin, bins 0..F − 1.
         length: L ≥ 1.
-        warmup: context bins before each forecast bin
-            (:func:`fase.training.pipeline.forecast_warmup`).
 
     Returns:
-        The forecast of bins [F, F + L): ``params`` name → (L, N) float32 and
-        ``expected`` (L, N) float32.
+        The forecast of bins [F, F + L): ``params`` name → (L, N) and ``expected`` (L, N),
+        in the forecaster's dtype (float32 for networks).
     """
     n_areas, frontier = record.shape
-    history = int(model.history_steps)
+    warmup, history = forecaster.warmup_steps, forecaster.history_steps
     counts = np.concatenate([record, np.zeros((n_areas, length))], axis=1)
     exposure = np.zeros_like(counts)
     params: dict[str, list[np.ndarray]] = {}
     expected: list[np.ndarray] = []
+    span: SpanForecast | None = None
     for step in range(frontier, frontier + length):
         first = max(0, step - warmup - history)
-        x = features(counts, exposure, first, step + 1)
-        series = CountSeries(x, counts[:, first : step + 1], history)
-        span = forecast_span(model, series, step - first, step - first + 1, warmup=warmup)
+        request = ForecastRequest(
+            first,
+            features(counts, exposure, first, step + 1),
+            counts[:, first : step + 1],
+            step,
+            step + 1,
+            warmup,
+            features.hour_of_week(first, step + 1),
+        )
+        span = forecaster.forecast(request)
         counts[:, step] = span.expected[0]
         expected.append(span.expected[0])
         for name, value in span.params.items():
             params.setdefault(name, []).append(value[0])
+    assert span is not None  # length ≥ 1
     stacked = {name: np.stack(rows) for name, rows in params.items()}
-    return SpanForecast(frontier, frontier + length, stacked, np.stack(expected))
+    return SpanForecast(
+        frontier, frontier + length, stacked, np.stack(expected), span.distribution, span.eps
+    )

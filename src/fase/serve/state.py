@@ -30,17 +30,15 @@ from fase.config import bins_per, parse_duration
 from fase.config.allocation import AllocationConfig
 from fase.config.dataset import AreaSource
 from fase.data.areas import load_areas
-from fase.data.pipeline import feature_spec
 from fase.errors import FaseInputError
+from fase.forecasters import TrainedRun
 from fase.serve.forecast import forecast_period
 from fase.serve.placement import Locator
 from fase.serve.schemas import GroupOut, IncidentIn, IngestOut, MetricStats, PeriodOut
 from fase.serve.storage import IncidentStore
 from fase.serve.timeline import DEFAULT_LEAD, LiveTimeline
-from fase.simulation.params import FeatureMap
-from fase.simulation.phase import TrainedRun, load_trained_run
+from fase.simulation.params import feature_map
 from fase.training.forecast import SpanForecast
-from fase.training.pipeline import forecast_warmup
 
 MAX_CACHED = 64  # cached results per state of the record (allocations for many budgets)
 
@@ -59,22 +57,18 @@ class LiveState:
 
     def __init__(
         self,
-        run: TrainedRun,
+        trained: TrainedRun,
         store: IncidentStore,
         timeline: LiveTimeline,
         locator: Locator,
         period_bins: int,
     ) -> None:
-        self.run, self.store, self.timeline, self.locator = run, store, timeline, locator
+        self.trained, self.store, self.timeline, self.locator = trained, store, timeline, locator
         self.period_bins = period_bins
-        meta = run.tensors.meta
+        meta = trained.tensors.meta
         self.area_ids: list[str] = [str(v) for v in meta["node_ids"]]
-        self.groups = run.world.groups
-        spec = feature_spec(run.cfg, timeline.grid.width)
-        static = np.asarray(meta["static"], dtype=float)
-        self.features = FeatureMap(spec, timeline.starts, static, meta["scaler"])
-        self.warmup = forecast_warmup(run.model)
-        self.run.model.eval()
+        self.groups = Groups.from_labels(meta["groups"])
+        self.features = feature_map(trained.tensors, trained.cfg, timeline.starts)
         self._stored = np.zeros((len(self.area_ids), timeline.n_bins), dtype=np.int64)
         area, bins, count = store.cell_counts()
         np.add.at(self._stored, (area, bins), count)
@@ -88,36 +82,37 @@ class LiveState:
         """Load a trained run and its incident database (created if absent).
 
         Args:
-            run_dir: a run trained with ``fase train``.
+            run_dir: a run trained with ``fase train`` (any registered model).
             db_path: the SQLite file of accepted incidents.
             period: length of the forecast period (default: the run's ``simulation.period``).
         """
-        run = load_trained_run(run_dir)
-        meta = run.tensors.meta
+        trained = TrainedRun.load(run_dir)
+        run, meta = trained.run, trained.tensors.meta
         width = parse_duration(meta["bin"], "data/meta.json bin")
         field = "--period" if period else "simulation.period"
-        period_bins = bins_per(period or run.cfg.simulation.period, width, field)
+        period_bins = bins_per(period or trained.cfg.simulation.period, width, field)
         lead = DEFAULT_LEAD + period_bins * width
-        timeline = LiveTimeline.extend(run.tensors.bin_start, width, meta["timezone"], lead)
+        timeline = LiveTimeline.extend(trained.tensors.bin_start, width, meta["timezone"], lead)
         source = AreaSource(
-            path=str(Path(run_dir) / "data" / "areas.geojson"),
+            path=str(run.areas),
             id_column="area_id",
             name_column="name",
-            projected_crs=run.cfg.dataset.areas.projected_crs,
+            projected_crs=trained.cfg.dataset.areas.projected_crs,
         )
         areas = load_areas(source, None)
         if areas.ids != [str(v) for v in meta["node_ids"]]:
             raise FaseInputError(source.path, "areas differ from data/meta.json's node_ids")
-        nearest = run.cfg.dataset.areas.nearest_max_m if run.cfg.data.nearest_fallback else 0.0
+        cfg = trained.cfg
+        nearest = cfg.dataset.areas.nearest_max_m if cfg.data.nearest_fallback else 0.0
         last_bin = timeline.n_bins - period_bins - 1
-        locator = Locator(areas, timeline, last_bin, run.cfg.data.join_predicate, nearest)
+        locator = Locator(areas, timeline, last_bin, cfg.data.join_predicate, nearest)
         fingerprint = {
             "node_ids": areas.ids,
-            "first_bin_ns": int(run.tensors.bin_start[0]),
+            "first_bin_ns": int(trained.tensors.bin_start[0]),
             "bin": meta["bin"],
             "timezone": meta["timezone"],
         }
-        return cls(run, IncidentStore(db_path, fingerprint), timeline, locator, period_bins)
+        return cls(trained, IncidentStore(db_path, fingerprint), timeline, locator, period_bins)
 
     @property
     def frontier(self) -> int:
@@ -156,7 +151,7 @@ class LiveState:
         """(N, F) float64 live count record (module docstring)."""
         with self._lock:
             record = self._stored[:, : self.frontier].astype(np.float64)
-        record[:, : self.timeline.run_bins] += self.run.tensors.y
+        record[:, : self.timeline.run_bins] += self.trained.tensors.y
         return record
 
     def period(self) -> PeriodOut:
@@ -178,7 +173,7 @@ class LiveState:
     def _compute_forecast(self) -> SpanForecast:
         with torch.inference_mode():
             return forecast_period(
-                self.run.model, self.features, self.record(), self.period_bins, self.warmup
+                self.trained.forecaster, self.features, self.record(), self.period_bins
             )
 
     def allocation(self, config: AllocationConfig) -> Allocation:

@@ -3,8 +3,8 @@
 Structured like ml-fairness-gym's environments: frozen :class:`Params` and
 :class:`World` (what stays fixed), a :class:`State` (what changes), :func:`step` (one
 deployment cycle) and per-cycle metrics, each usable and tested on its own. The
-simulator talks to the model through :class:`Forecaster` and to the allocation
-through a :class:`~fase.allocation.Policy`.
+simulator talks to the model through :class:`fase.forecasters.Forecaster` (any
+registered model) and to the allocation through a :class:`~fase.allocation.Policy`.
 
 What this environment cannot model (it is a thought experiment, not a forecast of a
 real deployment):
@@ -26,15 +26,8 @@ real deployment):
   window every cycle, true counts as inputs, no compounding) on purpose.
 """
 
-from fase.simulation.deployment import CycleOutcome, Deployment
+from fase.simulation.deployment import CycleOutcome, Deployment, PeriodForecast
 from fase.simulation.detection import IncidentDraws, draw_incidents, observe
-from fase.simulation.forecaster import (
-    Forecast,
-    Forecaster,
-    ForecastRequest,
-    TorchForecaster,
-    TrainingRequest,
-)
 from fase.simulation.metrics import PAPER_COLUMNS, cycle_metrics, paper_row, per_area
 from fase.simulation.params import FeatureMap, Params, World
 from fase.simulation.runner import SimulationResult, simulate
@@ -46,15 +39,11 @@ __all__ = [
     "CycleOutcome",
     "Deployment",
     "FeatureMap",
-    "Forecast",
-    "ForecastRequest",
-    "Forecaster",
     "IncidentDraws",
     "Params",
+    "PeriodForecast",
     "SimulationResult",
     "State",
-    "TorchForecaster",
-    "TrainingRequest",
     "World",
     "cycle_metrics",
     "draw_incidents",

@@ -11,16 +11,14 @@ per_area.npz             (K, N) float64 arrays mean_risk, mean_patrol, detection
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fase.io import write_json, write_npz, write_text
+from fase.rundir import ScenarioFiles
 from fase.simulation.runner import SimulationResult
-
-SIMULATION_DIR = "simulation"
 
 
 def _iso_utc(bin_start: np.ndarray, bins: pd.Series) -> list[str]:
@@ -32,15 +30,14 @@ def _iso_utc(bin_start: np.ndarray, bins: pd.Series) -> list[str]:
 
 
 def write_simulation(
-    out_dir: Path, result: SimulationResult, bin_start: np.ndarray, settings: dict[str, Any]
-) -> Path:
-    """Write every artefact of the module docstring into ``out_dir``; returns ``out_dir``."""
-    out_dir = Path(out_dir)
+    files: ScenarioFiles, result: SimulationResult, bin_start: np.ndarray, settings: dict[str, Any]
+) -> None:
+    """Write every artefact of the module docstring into the scenario's folder."""
     history = result.history.copy()
     history.insert(3, "period_start_time", _iso_utc(bin_start, history["period_start"]))
-    write_text(out_dir / "history.csv", history.to_csv(index=False))
+    write_text(files.history, history.to_csv(index=False))
     write_json(
-        out_dir / "history.json",
+        files.history_json,
         {
             "settings": settings,
             "replicates": len(result.replicates),
@@ -52,11 +49,10 @@ def write_simulation(
         frames = [pd.DataFrame(r.rows).assign(replicate=k) for k, r in enumerate(result.replicates)]
         long = pd.concat(frames, ignore_index=True)
         long = long[["replicate", *[c for c in long.columns if c != "replicate"]]]
-        write_text(out_dir / "history_replicates.csv", long.to_csv(index=False))
+        write_text(files.replicates, long.to_csv(index=False))
     if result.params.mode == "paper":
-        write_text(out_dir / "simulation_history.csv", result.paper_history.to_csv(index=False))
+        write_text(files.paper_history, result.paper_history.to_csv(index=False))
     arrays = dict(result.per_area)
     arrays["cycle"] = history["cycle"].to_numpy(np.int64)
     arrays["period_start"] = history["period_start"].to_numpy(np.int64)
-    write_npz(out_dir / "per_area.npz", arrays)
-    return out_dir
+    write_npz(files.per_area, arrays)

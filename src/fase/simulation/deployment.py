@@ -5,15 +5,67 @@ Arrays are (L, N): L bins of the period × N areas (time first, as the policies 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from fase.allocation.groups import Groups
 from fase.allocation.policies import Policy
 from fase.simulation.detection import IncidentDraws, observe
-from fase.simulation.forecaster import Forecast
 from fase.simulation.params import Params
+from fase.training.forecast import SpanForecast
+
+
+@dataclass(frozen=True)
+class PeriodForecast:
+    """The predictive distribution of L bins × N areas a period was deployed with.
+
+    Attributes:
+        mu: (L, N) float64 NB mean μ (the paper allocates on it).
+        expected: (L, N) float64 expected count E[Y] ((1 − π)·μ for ZINB).
+        log_prob: maps counts (L, N) to log p(counts) (L, N) float64 (non-integer counts
+            go through the continuous extension of y!).
+    """
+
+    mu: np.ndarray
+    expected: np.ndarray
+    log_prob: Callable[[np.ndarray], np.ndarray]
+
+    @classmethod
+    def of(cls, span: SpanForecast) -> PeriodForecast:
+        """A forecaster's forecast of the period's bins."""
+        distribution = span.to_distribution()
+
+        def log_prob(counts: np.ndarray) -> np.ndarray:
+            return distribution.log_prob(torch.from_numpy(np.asarray(counts, float))).numpy()
+
+        return cls(span.mu, span.expected.astype(np.float64), log_prob)
+
+    def rows(self, lo: int, hi: int) -> PeriodForecast:
+        """The forecast of rows [lo, hi) only."""
+        n = self.mu.shape[0]
+
+        def log_prob(counts: np.ndarray) -> np.ndarray:
+            full = np.zeros((n, *np.shape(counts)[1:]))
+            full[lo:hi] = counts
+            return self.log_prob(full)[lo:hi]
+
+        return PeriodForecast(self.mu[lo:hi], self.expected[lo:hi], log_prob)
+
+    @staticmethod
+    def concat(pieces: list[PeriodForecast]) -> PeriodForecast:
+        """Consecutive row blocks stacked into one forecast."""
+        edges = np.cumsum([0, *(p.mu.shape[0] for p in pieces)])
+
+        def log_prob(counts: np.ndarray) -> np.ndarray:
+            parts = zip(pieces, edges[:-1], edges[1:], strict=True)
+            return np.concatenate([p.log_prob(counts[a:b]) for p, a, b in parts])
+
+        mu = np.concatenate([p.mu for p in pieces])
+        expected = np.concatenate([p.expected for p in pieces])
+        return PeriodForecast(mu, expected, log_prob)
 
 
 @dataclass(frozen=True)
@@ -33,7 +85,7 @@ class Deployment:
 
     start: int
     stop: int
-    forecast: Forecast
+    forecast: PeriodForecast
     risk: np.ndarray
     patrol: np.ndarray
     detection: np.ndarray
@@ -42,13 +94,13 @@ class Deployment:
     passes: int = 1
 
 
-def risk_of(forecast: Forecast, params: Params) -> np.ndarray:
+def risk_of(forecast: PeriodForecast, params: Params) -> np.ndarray:
     """The (L, N) array the policy allocates on: μ or E[Y] (``params.risk``)."""
     return forecast.mu if params.risk == "mu" else forecast.expected
 
 
 def allocate_and_observe(
-    forecast: Forecast,
+    forecast: PeriodForecast,
     true: np.ndarray,
     policy: Policy,
     groups: Groups,

@@ -22,14 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from fase.allocation.policies import Policy
+from fase.forecasters.base import Forecaster, ForecastRequest, TrainingRequest
 from fase.simulation.deployment import (
     CycleOutcome,
     Deployment,
+    PeriodForecast,
     allocate_and_observe,
     retrain_starts,
 )
 from fase.simulation.detection import draw_incidents
-from fase.simulation.forecaster import Forecaster, ForecastRequest, TrainingRequest
 from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
@@ -42,7 +43,9 @@ def paper_step(
     first = max(0, start - forecaster.history_steps)  # Hawkes history before the window
     x = world.true_features[:, first:stop]
     true_window = world.true_counts[:, first:stop]
-    forecast = forecaster.forecast(ForecastRequest(first, x, true_window, start, stop, warmup=0))
+    calendar = world.features.hour_of_week(first, stop)
+    request = ForecastRequest(first, x, true_window, start, stop, 0, calendar)
+    forecast = PeriodForecast.of(forecaster.forecast(request))
     true = world.true_counts[:, start:stop].T
     draws = draw_incidents(true, state.rng) if params.detection == "binomial" else None
     risk, patrol, d, observed = allocate_and_observe(
@@ -59,6 +62,11 @@ def paper_step(
         window=params.retrain_window,
         epochs=params.retrain_epochs,
         batch_size=params.retrain_batch,
+        lr=params.lr,
+        weight_decay=params.weight_decay,
+        grad_clip=params.grad_clip,
+        reduction=params.loss_reduction,
+        hour_of_week=calendar,
     )
     losses = forecaster.retrain(request)
     trained = request.target_bins if params.retrain_epochs else np.zeros(0, np.int64)

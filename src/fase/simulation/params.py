@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 
 from fase.allocation.groups import Groups
+from fase.config import RunConfig, parse_duration
 from fase.data.features import FeatureSpec, build_features
-from fase.data.tensors import apply_scaler
+from fase.data.pipeline import feature_spec
+from fase.data.tensors import Tensors, apply_scaler
+from fase.errors import FaseInputError
 
 Mode = Literal["paper", "rolling"]
 DetectionKind = Literal["expected", "binomial"]
@@ -100,6 +103,11 @@ class FeatureMap:
     static: np.ndarray
     scaler: dict[str, list[float]]
 
+    def hour_of_week(self, lo: int, hi: int) -> np.ndarray:
+        """(hi − lo,) int64 local hour of the week of bins [lo, hi) (Monday 00:00 = 0)."""
+        starts = self.starts[lo:hi]
+        return (starts.day_of_week * 24 + starts.hour).to_numpy(np.int64)
+
     @property
     def margin(self) -> int:
         """Bins of past counts a feature at t reads: max(lags, longest window) (≥ 1)."""
@@ -161,3 +169,26 @@ class World:
     @property
     def n_bins(self) -> int:
         return int(self.true_counts.shape[1])
+
+
+def world_of(tensors: Tensors, cfg: RunConfig) -> World:
+    """The simulated city of a run: true counts, their features, groups, feature builder."""
+    meta = tensors.meta
+    try:
+        groups = Groups.from_labels(meta["groups"])
+    except (KeyError, ValueError) as exc:
+        raise FaseInputError("data/meta.json", f"no usable 'groups' list ({exc})") from exc
+    return World(
+        tensors.y.astype(np.float64),
+        tensors.scaled_x(),
+        groups,
+        feature_map(tensors, cfg, tensors.starts()),
+        np.asarray(tensors.bin_start, np.int64),
+    )
+
+
+def feature_map(tensors: Tensors, cfg: RunConfig, starts: pd.DatetimeIndex) -> FeatureMap:
+    """The run's feature builder over the bins ``starts`` (the run's, or extended)."""
+    meta = tensors.meta
+    spec = feature_spec(cfg, parse_duration(meta["bin"], "data/meta.json bin"))
+    return FeatureMap(spec, starts, np.asarray(meta["static"], dtype=float), meta["scaler"])

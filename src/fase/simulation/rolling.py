@@ -34,9 +34,15 @@ import numpy as np
 
 from fase.allocation.policies import Policy
 from fase.errors import FaseInputError
-from fase.simulation.deployment import CycleOutcome, Deployment, retrain_starts, risk_of
+from fase.forecasters.base import Forecaster, ForecastRequest, TrainingRequest
+from fase.simulation.deployment import (
+    CycleOutcome,
+    Deployment,
+    PeriodForecast,
+    retrain_starts,
+    risk_of,
+)
 from fase.simulation.detection import draw_incidents, observe
-from fase.simulation.forecaster import Forecast, Forecaster, ForecastRequest, TrainingRequest
 from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
@@ -90,14 +96,14 @@ def deploy_period(
     record, exposure = state.observed.copy(), state.patrol.copy()
     patrol = np.zeros_like(true)
     d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
-    pieces: list[Forecast] = []
+    pieces: list[PeriodForecast] = []
     settled = passes = 0
     while settled < length:
         passes += 1
         lo, hi = start + settled, start + min(settled + block, length)
         record[:, start:stop], exposure[:, start:stop] = observed.T, patrol.T
         request = _forecast_request(world, record, exposure, forecaster, lo, hi)
-        forecast = forecaster.forecast(request)
+        forecast = PeriodForecast.of(forecaster.forecast(request))
         allocated = policy.allocate(risk_of(forecast, params), world.groups)
         rows = slice(settled, settled + hi - lo)
         changed = np.flatnonzero((allocated != patrol[rows]).any(axis=1))
@@ -108,7 +114,7 @@ def deploy_period(
         settled += final
         if params.forecast_block is None and passes >= 2 and final == 1:
             block = 1  # the allocation follows every recorded count: go hour by hour
-    forecast = Forecast.concat(pieces)
+    forecast = PeriodForecast.concat(pieces)
     risk = risk_of(forecast, params)
     return Deployment(start, stop, forecast, risk, patrol, d, true, observed, passes)
 
@@ -127,7 +133,8 @@ def _forecast_request(
     counts = record[:, first:hi].copy()  # a snapshot: the record changes every pass
     if np.isnan(x).any() or np.isnan(counts).any():
         raise RuntimeError("a forecast input reads an unrecorded bin")  # a bug, not input
-    return ForecastRequest(first, x, counts, lo, hi, forecaster.warmup_steps)
+    calendar = world.features.hour_of_week(first, hi)
+    return ForecastRequest(first, x, counts, lo, hi, forecaster.warmup_steps, calendar)
 
 
 def _training_request(
@@ -144,4 +151,9 @@ def _training_request(
         window=params.retrain_window,
         epochs=params.retrain_epochs,
         batch_size=params.retrain_batch,
+        lr=params.lr,
+        weight_decay=params.weight_decay,
+        grad_clip=params.grad_clip,
+        reduction=params.loss_reduction,
+        hour_of_week=world.features.hour_of_week(first, stop),
     )

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from fase.allocation.policies import Policy
+from fase.forecasters.base import Forecaster
 from fase.simulation.deployment import CycleOutcome
-from fase.simulation.forecaster import Forecaster
 from fase.simulation.metrics import PAPER_COLUMNS, PER_AREA_ARRAYS, cycle_metrics, paper_row
 from fase.simulation.metrics import per_area as per_area_metrics
 from fase.simulation.params import Params, World

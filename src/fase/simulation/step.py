@@ -12,8 +12,8 @@ detection model and retrain the forecaster in place; the returned
 from __future__ import annotations
 
 from fase.allocation.policies import Policy
+from fase.forecasters.base import Forecaster
 from fase.simulation.deployment import CycleOutcome
-from fase.simulation.forecaster import Forecaster
 from fase.simulation.paper import paper_step
 from fase.simulation.params import Params, World
 from fase.simulation.rolling import rolling_step

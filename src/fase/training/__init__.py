@@ -1,16 +1,14 @@
 """Training: windows and batches, the training engine (fit, early stopping,
-checkpoints, resume), and full-sequence forecasting.
+checkpoints, resume, data-parallel ranks), and full-sequence forecasting.
 
-The engine is model-agnostic: anything satisfying :class:`CountForecaster` trains with
-:func:`fit` and forecasts with :func:`forecast_span`. :mod:`fase.training.pipeline`
-wires FASE to a run directory (``fase train``); :mod:`fase.training.scoring` scores the
-forecast (``fase evaluate``).
+The engine is model-agnostic: any :class:`~fase.models.CountNetwork` trains with
+:func:`fit` and forecasts with :func:`forecast_span`; :class:`SpanForecast` is the
+forecast every model returns (:mod:`fase.forecasters`).
 """
 
 from fase.training.checkpoint import TrainingState, load_checkpoint
 from fase.training.engine import (
     FitResult,
-    SplitWindows,
     batch_loss,
     evaluate_loss,
     fit,
@@ -18,11 +16,15 @@ from fase.training.engine import (
     train_epochs,
 )
 from fase.training.forecast import SpanForecast, forecast_span, read_forecast, write_forecast
-from fase.training.protocol import CountForecaster
-from fase.training.windows import CountSeries, WindowBatch, window_starts
+from fase.training.windows import (
+    CountSeries,
+    SplitWindows,
+    WindowBatch,
+    split_windows,
+    window_starts,
+)
 
 __all__ = [
-    "CountForecaster",
     "CountSeries",
     "FitResult",
     "SpanForecast",
@@ -35,6 +37,7 @@ __all__ = [
     "forecast_span",
     "load_checkpoint",
     "read_forecast",
+    "split_windows",
     "train_epoch",
     "train_epochs",
     "window_starts",

@@ -20,10 +20,6 @@ import torch
 from fase.errors import FaseInputError
 from fase.io import atomic_path, write_text
 
-CHECKPOINT_DIR = "checkpoints"
-LAST = "last.pt"
-BEST = "best.pt"
-LOG_FILE = "training_log.csv"
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
 
 

@@ -7,7 +7,7 @@ epoch (``objective``, ``loss_reduction``) are defined there.
 
 Determinism on CPU: the minibatch order comes from a ``torch.Generator`` seeded with the
 run's seed; dropout draws from the global torch RNG, which the caller seeds before
-building the model (``torch.manual_seed(seed)``). Both generator states are saved in
+building the model (:func:`fase.runtime.torch_seeded`). Both generator states are saved in
 ``last.pt`` every epoch, so a resumed run reproduces an uninterrupted one bit for bit
 (with the same thread count).
 
@@ -36,11 +36,8 @@ from tqdm.auto import tqdm
 
 from fase.config.training import TrainingConfig
 from fase.errors import FaseInputError
+from fase.rundir import RunDir
 from fase.training.checkpoint import (
-    BEST,
-    CHECKPOINT_DIR,
-    LAST,
-    LOG_FILE,
     TrainingState,
     load_checkpoint,
     save_checkpoint,
@@ -67,7 +64,7 @@ from fase.training.passes import (
     train_epoch,
     train_epochs,
 )
-from fase.training.windows import CountSeries
+from fase.training.windows import CountSeries, SplitWindows
 
 __all__ = [
     "EpochCallback",
@@ -75,7 +72,6 @@ __all__ = [
     "Loader",
     "Objective",
     "Reduction",
-    "SplitWindows",
     "batch_loss",
     "evaluate_loss",
     "fit",
@@ -84,15 +80,6 @@ __all__ = [
 ]
 
 EpochCallback = Callable[[TrainingState], None]
-
-
-@dataclass(frozen=True)
-class SplitWindows:
-    """Window starts (K,) int64 of each split; ``test`` None: not scored by :func:`fit`."""
-
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -139,9 +126,9 @@ class _Run:
         windows: SplitWindows,
         config: TrainingConfig,
         seed: int,
-        out_dir: Path,
+        run_dir: RunDir,
     ) -> None:
-        self.series, self.windows, self.config, self.out_dir = series, windows, config, out_dir
+        self.series, self.windows, self.config, self.run_dir = series, windows, config, run_dir
         self.sharding = current_sharding()
         self.device = resolve_device(config.device, self.sharding.local_rank)
         self.fingerprint = _fingerprint(config, seed, windows, model)
@@ -172,11 +159,11 @@ class _Run:
 
     @property
     def last_path(self) -> Path:
-        return self.out_dir / CHECKPOINT_DIR / LAST
+        return self.run_dir.last_checkpoint
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / CHECKPOINT_DIR / BEST
+        return self.run_dir.best_checkpoint
 
     def payload(self, state: TrainingState) -> dict[str, Any]:
         """``last.pt``'s content, with every rank's RNG states (gathered from all ranks)."""
@@ -248,7 +235,7 @@ class _Run:
         payload = self.payload(state)
         if main:
             save_checkpoint(self.last_path, payload)
-            write_training_log(self.out_dir / LOG_FILE, state.log)
+            write_training_log(self.run_dir.training_log, state.log)
 
     def score(self, state: TrainingState) -> FitResult:
         """Load the ``test_checkpoint`` weights (rank 0 reads ``best.pt`` and broadcasts
@@ -280,7 +267,7 @@ def fit(
     progress: bool | None = None,
     on_epoch_end: EpochCallback | None = None,
 ) -> FitResult:
-    """Train ``model`` (a :class:`CountForecaster` module) on the windows of ``series``.
+    """Train ``model`` (a :class:`CountNetwork` module) on the windows of ``series``.
 
     Per epoch: :func:`train_epoch` on ``windows.train`` (order from a generator seeded
     with ``seed``), validation loss on ``windows.val``, ReduceLROnPlateau step on it,
@@ -308,7 +295,7 @@ def fit(
             "use a shorter training.window or a longer dataset",
         )
     home = model_device(model)
-    run = _Run(model, series, windows, config, seed, Path(out_dir))
+    run = _Run(model, series, windows, config, seed, RunDir(out_dir))
     try:
         state = run.restore() if resume else TrainingState()
         show = sys.stderr.isatty() if progress is None else progress

@@ -1,6 +1,11 @@
-"""Full-sequence forecasting: every bin of a span in a few forward passes, and its artefact.
+"""Forecasts of a span of bins: the value every forecaster returns, the full-sequence
+forecast of a network, and the forecast artefact.
 
-The span [start, end) is cut into chunks of at most ``chunk_steps`` bins. Each chunk
+A :class:`SpanForecast` is the predictive count distribution of bins [start, end) × N
+areas: the distribution's name, its parameters and its expected count.
+
+:func:`forecast_span` forecasts every bin of a span with a network in a few forward
+passes. The span is cut into chunks of at most ``chunk_steps`` bins. Each chunk
 [c, c + L) is one forward pass over bins [c − warmup, c + L) (clipped at bin 0), with the
 P = ``history_steps`` counts before that as history; the first outputs, which belong to
 the warm-up, are dropped. With ``warmup`` ≥ the model's dependence on the past (the
@@ -8,8 +13,8 @@ STGNN's receptive field − 1, and the Hawkes memory H when its history restarts
 pass start), the result does not depend on the chunking, and every bin t is forecast
 from features up to t and true counts up to t − 1 (causal, one step ahead).
 
-Artefact ``RUN_DIR/forecast/forecast.npz`` (no pickle), every array float32 (T, N)
-unless stated:
+Artefact ``RUN_DIR/forecast/forecast.npz`` (no pickle), every array (T, N) unless stated
+(float32 for networks, float64 for the statistical baselines):
 
     mu, theta, pi          the test split's distribution parameters (those the model has)
     expected               the test split's expected count E[Y] ((1 − π)·μ for ZINB)
@@ -36,19 +41,46 @@ from fase.io import read_npz, write_npz
 from fase.models.distributions import DISTRIBUTIONS, CountDistribution, count_distribution
 from fase.training.windows import CountSeries
 
-FORECAST_DIR = "forecast"
-FORECAST_FILE = "forecast.npz"
 SCORED_SPLIT = "test"  # stored without a prefix: what `fase allocate` and `fase evaluate` read
 
 
 @dataclass(frozen=True)
 class SpanForecast:
-    """Forecast of bins [start, end): ``params`` name → (T, N) float32, ``expected`` (T, N)."""
+    """The predictive distribution of bins [start, end) × N areas.
+
+    Attributes:
+        start, end: the bins (absolute indices of the series forecast).
+        params: parameter name → (T, N) array (``DISTRIBUTIONS[distribution]``'s names).
+        expected: (T, N) expected count E[Y].
+        distribution: ``zinb``, ``nb`` or ``poisson``.
+        eps: the likelihood clamp of the distribution (None: none).
+    """
 
     start: int
     end: int
     params: dict[str, np.ndarray]
     expected: np.ndarray
+    distribution: str
+    eps: float | None = None
+
+    @property
+    def mu(self) -> np.ndarray:
+        """(T, N) float64 the mean parameter μ (the NB mean; the paper allocates on it)."""
+        return self.params["mu"].astype(np.float64)
+
+    def to_distribution(self, rows: slice = slice(None)) -> CountDistribution:
+        """The distribution of bins ``rows`` of the span, float64 parameters (T', N)."""
+        params = {k: torch.from_numpy(v[rows].astype(np.float64)) for k, v in self.params.items()}
+        return count_distribution(self.distribution, params, eps=self.eps)
+
+    @classmethod
+    def of_distribution(cls, start: int, end: int, distribution: CountDistribution) -> SpanForecast:
+        """The forecast of a (T, N) distribution of bins [start, end) (float64 arrays)."""
+        params = {
+            k: v.detach().cpu().double().numpy() for k, v in distribution.parameters().items()
+        }
+        expected = distribution.mean.detach().cpu().double().numpy()
+        return cls(start, end, params, expected, distribution.name, distribution.eps)
 
 
 @torch.no_grad()
@@ -64,10 +96,12 @@ def forecast_span(
     """Forecast every bin of [start, end) of ``series`` (see the module docstring).
 
     Args:
-        model: a :class:`~fase.training.protocol.CountForecaster` module; run in eval mode.
+        model: a :class:`~fase.models.CountNetwork` module; run in eval mode.
         series: the whole series (features and true counts, the latter as history).
         warmup: bins of context before each chunk.
         chunk_steps: the most bins forecast per forward pass (memory ∝ warmup + chunk).
+    Returns:
+        float32 parameters and expected counts.
     """
     if not 0 <= start < end <= series.num_steps:
         raise ValueError(f"span [{start}, {end}) is not inside [0, {series.num_steps})")
@@ -75,16 +109,19 @@ def forecast_span(
         raise ValueError(f"need warmup ≥ 0 and chunk_steps ≥ 1, got {warmup}, {chunk_steps}")
     model.eval()
     pieces: dict[str, list[torch.Tensor]] = {}
+    law: CountDistribution | None = None
     for chunk in range(start, end, chunk_steps):
         begin = max(0, chunk - warmup)
         batch = series.span(begin, min(chunk + chunk_steps, end))
         params = {k: v[0, :, chunk - begin :] for k, v in model(batch.x, batch.y_hist).items()}
-        params["expected"] = model.distribution(params).mean
+        law = model.distribution(params)
+        params["expected"] = law.mean
         for name, value in params.items():
             pieces.setdefault(name, []).append(value)
+    assert law is not None  # the span is not empty
     arrays = {k: torch.cat(v, dim=1).T.cpu().numpy().astype(np.float32) for k, v in pieces.items()}
     expected = arrays.pop("expected")
-    return SpanForecast(start, end, arrays, expected)
+    return SpanForecast(start, end, arrays, expected, law.name, law.eps)
 
 
 def _prefix(split: str) -> str:
@@ -92,23 +129,20 @@ def _prefix(split: str) -> str:
 
 
 def write_forecast(
-    path: str | Path,
-    forecasts: Mapping[str, SpanForecast],
-    bin_start: np.ndarray,
-    distribution: str,
-    likelihood_eps: float | None,
+    path: str | Path, forecasts: Mapping[str, SpanForecast], bin_start: np.ndarray
 ) -> Path:
     """Write the forecasts of each split (``"test"`` unprefixed) to ``path`` atomically.
 
     Args:
-        forecasts: split name → its forecast; must include ``"test"``.
+        forecasts: split name → its forecast; must include ``"test"``; one distribution.
         bin_start: (T_all,) int64 bin starts of the whole series.
     """
     if SCORED_SPLIT not in forecasts:
         raise ValueError("the forecast artefact needs the test split")
+    scored = forecasts[SCORED_SPLIT]
     arrays: dict[str, np.ndarray] = {
-        "distribution": np.array(distribution),
-        "likelihood_eps": np.array(math.nan if likelihood_eps is None else likelihood_eps),
+        "distribution": np.array(scored.distribution),
+        "likelihood_eps": np.array(math.nan if scored.eps is None else scored.eps),
     }
     for split, forecast in forecasts.items():
         prefix = _prefix(split)
@@ -121,24 +155,7 @@ def write_forecast(
     return write_npz(path, arrays)
 
 
-@dataclass(frozen=True)
-class StoredForecast:
-    """A split read back from ``forecast.npz``, with its distribution's name and clamp."""
-
-    forecast: SpanForecast
-    bin_start: np.ndarray
-    distribution: str
-    likelihood_eps: float | None
-
-    def to_distribution(self, rows: slice = slice(None)) -> CountDistribution:
-        """The predictive distribution of bins ``rows`` of the span, float64 (T', N)."""
-        params = {
-            k: torch.from_numpy(v[rows].astype(np.float64)) for k, v in self.forecast.params.items()
-        }
-        return count_distribution(self.distribution, params, eps=self.likelihood_eps)
-
-
-def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> StoredForecast:
+def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> SpanForecast:
     """The forecast of ``split`` from an artefact written by :func:`write_forecast`."""
     path = Path(path)
     if not path.is_file():
@@ -154,7 +171,11 @@ def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> StoredForecast
         raise FaseInputError(path, f"names an unknown count distribution {distribution!r}")
     names = DISTRIBUTIONS[distribution].parameter_names
     params = {k: arrays[prefix + k] for k in names}
-    forecast = SpanForecast(start, end, params, arrays[prefix + "expected"])
-    return StoredForecast(
-        forecast, arrays[prefix + "bin_start"], distribution, None if math.isnan(eps) else eps
+    return SpanForecast(
+        start,
+        end,
+        params,
+        arrays[prefix + "expected"],
+        distribution,
+        None if math.isnan(eps) else eps,
     )

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from fase.models.protocol import CountNetwork
 from fase.training.distributed import SERIAL, Sharding, unwrap
 from fase.training.loading import InProcessLoader, WorkerLoader
-from fase.training.protocol import CountForecaster
 from fase.training.windows import CountSeries, WindowBatch
 
 Reduction = Literal["element_mean", "batch_mean"]
@@ -34,7 +34,7 @@ Objective = Literal["nll", "mse"]
 Loader = InProcessLoader | WorkerLoader
 
 
-def batch_loss(model: CountForecaster, batch: WindowBatch, objective: Objective = "nll") -> Tensor:
+def batch_loss(model: CountNetwork, batch: WindowBatch, objective: Objective = "nll") -> Tensor:
     """Mean loss of ``batch.target`` over its B·N·W elements (scalar): NLL or squared error.
 
     ``model`` may be wrapped in DDP (its forward all-reduces the gradients).

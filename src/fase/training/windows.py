@@ -13,12 +13,14 @@ observed before the window, so using them is not leakage.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from fase.config.training import TrainingConfig
 from fase.errors import FaseInputError
 
 
@@ -31,6 +33,24 @@ def window_starts(start: int, end: int, window: int, stride: int) -> np.ndarray:
     if window < 1 or stride < 1:
         raise ValueError(f"window and stride must be positive, got {window} and {stride}")
     return np.arange(start, end - window + 1, stride, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SplitWindows:
+    """Window starts (K,) int64 of each split; ``test`` None: not scored by ``fit``."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray | None = None
+
+
+def split_windows(split: dict[str, tuple[int, int]], config: TrainingConfig) -> SplitWindows:
+    """Window starts of each split: ``config.window`` bins every ``config.stride`` bins."""
+    train, val, test = (
+        window_starts(*split[name], config.window, config.stride)
+        for name in ("train", "val", "test")
+    )
+    return SplitWindows(train, val, test)
 
 
 class WindowBatch(NamedTuple):
@@ -65,6 +85,11 @@ class CountSeries:
         self._x = x.transpose(0, 1).contiguous()  # (T, N, F): a window is a slice of rows
         zeros = torch.zeros(history_steps, self.num_nodes)
         self._y = torch.cat([zeros, y.T]).contiguous()  # (P + T, N): row P + t is bin t
+
+    def to(self, device: torch.device | str) -> CountSeries:
+        """Keep the tensors on ``device`` (windows are then gathered there); returns self."""
+        self._x, self._y = self._x.to(device), self._y.to(device)
+        return self
 
     def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
         """Gather the windows starting at ``starts`` (B,) with length ``window`` (W)."""

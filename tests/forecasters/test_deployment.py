@@ -1,5 +1,6 @@
-"""The torch adapter: forecasts equal one full-sequence forward pass; retraining is
-reproducible by seed and leaves the caller's RNG alone."""
+"""A network behind the forecaster interface, as the feedback simulator and the service
+use it: forecasts of a request equal one full-sequence forward pass; retraining is
+reproducible by seed and leaves the caller's RNG alone; clones are copies."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 import torch
 
 from fase.config.model import ModelConfig
+from fase.config.training import TrainingConfig
+from fase.forecasters import ForecastRequest, TrainingRequest
+from fase.forecasters.fase import FASEForecaster
 from fase.models.fase import FASEModel
-from fase.simulation.forecaster import ForecastRequest, TorchForecaster, TrainingRequest
-from fase.training.pipeline import forecast_warmup
+from fase.simulation.deployment import PeriodForecast
 
 N, T, F = 5, 90, 13
 
@@ -36,10 +39,11 @@ def data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(N, T, F)).astype(np.float32), rng.poisson(1.0, (N, T)).astype(float)
 
 
-def adapter(model: FASEModel, seed: int = 3) -> TorchForecaster:
-    return TorchForecaster(
-        model, warmup=forecast_warmup(model), lr=1e-2, weight_decay=1e-4, grad_clip=5.0, seed=seed
-    )
+def adapter(model: FASEModel, seed: int = 3) -> FASEForecaster:
+    """FASE holding ``model``'s weights (a copy), retraining with ``seed``."""
+    forecaster = FASEForecaster(model.config, TrainingConfig())
+    forecaster.adopt(model)
+    return forecaster.clone(seed)
 
 
 @pytest.mark.parametrize("history", ["carry", "restart"])
@@ -52,7 +56,9 @@ def test_forecast_equals_a_full_sequence_pass(history):
     request = ForecastRequest(
         first, x[:, first:stop], y[:, first:stop], start, stop, forecaster.warmup_steps
     )
-    forecast = forecaster.forecast(request)
+    span = forecaster.forecast(request)
+    assert (span.start, span.end, span.distribution) == (start, stop, "zinb")
+    forecast = PeriodForecast.of(span)
     model.eval()
     with torch.no_grad():
         y_hist = torch.cat([torch.zeros(N, model.history_steps), torch.as_tensor(y).float()], 1)
@@ -68,13 +74,16 @@ def test_forecast_equals_a_full_sequence_pass(history):
 
 
 def _request(x: np.ndarray, y: np.ndarray, epochs: int = 3) -> TrainingRequest:
-    return TrainingRequest(10, x[:, 10:], y[:, 10:], np.array([20, 36, 52, 68]), 16, epochs, 1)
+    starts = np.array([20, 36, 52, 68])
+    return TrainingRequest(
+        10, x[:, 10:], y[:, 10:], starts, 16, epochs, 1, lr=1e-2, weight_decay=1e-4, grad_clip=5.0
+    )
 
 
 def test_retraining_is_reproducible_and_leaves_the_global_rng_alone():
     x, y = data()
     base = adapter(tiny_model("carry"))
-    before = {k: v.clone() for k, v in base.model.state_dict().items()}
+    before = {k: v.clone() for k, v in base.module.state_dict().items()}
     a, b, c = base.clone(7), base.clone(7), base.clone(8)
     torch.manual_seed(123)
     rng_state = torch.get_rng_state()
@@ -82,10 +91,10 @@ def test_retraining_is_reproducible_and_leaves_the_global_rng_alone():
     assert torch.equal(torch.get_rng_state(), rng_state)
     losses_b, losses_c = b.retrain(_request(x, y)), c.retrain(_request(x, y))
     assert len(losses_a) == 3 and losses_a == losses_b and losses_a != losses_c
-    for name, value in a.model.state_dict().items():
-        assert torch.equal(value, b.model.state_dict()[name])
-        assert torch.equal(before[name], base.model.state_dict()[name])  # clones are copies
-    changed = [not torch.equal(before[k], v) for k, v in a.model.state_dict().items()]
+    for name, value in a.module.state_dict().items():
+        assert torch.equal(value, b.module.state_dict()[name])
+        assert torch.equal(before[name], base.module.state_dict()[name])  # clones are copies
+    changed = [not torch.equal(before[k], v) for k, v in a.module.state_dict().items()]
     assert any(changed)
 
 
