@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from tests.helpers.city import write_city
+from tests.simulation.trained_run import incidents
 from typer.testing import CliRunner
 
 from fase.cli import app
@@ -36,3 +38,20 @@ def test_quick_run_writes_every_phase_and_the_report(tmp_path: Path) -> None:
     assert info["seed"] == 42 and info["versions"]["torch"].startswith("2.13.0")
     assert "Phase 3: training" in info["commands"][-1]["seconds"]
     assert report.stat().st_size > 10_000
+
+
+def test_run_with_another_model_deploys_that_model(tmp_path: Path) -> None:
+    """``fase run --model historical_average`` on the tiny grid city: every phase uses
+    the average, the allocation is made on its forecast and the report is written."""
+    city = write_city(tmp_path / "city", incidents(), "2021-03-01", "2021-03-21", tz="UTC")
+    out = tmp_path / "run"
+    args = ["run", "--config", str(city.config), "--preset", "quick", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--model", "historical_average"])
+    assert result.exit_code == 0, result.output
+    assert "forecaster: historical_average" in result.output
+    assert "n/a (fitted in closed form)" in result.output
+    assert read_json(out / "model" / "forecaster.json")["name"] == "historical_average"
+    assert not (out / "checkpoints").exists()  # no network, no checkpoints
+    settings = read_json(next((out / "simulation").glob("*/history.json")))["settings"]
+    assert settings["forecaster"] == "historical_average"
+    assert (out / "report" / "report.html").is_file()

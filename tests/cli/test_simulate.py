@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from fase.cli import reports_errors
 from fase.cli.simulate import simulate_command
+from fase.data.tensors import Tensors
 from fase.io import read_json, read_npz
 from fase.simulation.metrics import PAPER_COLUMNS, PER_AREA_ARRAYS
 
@@ -121,3 +122,34 @@ def test_bad_option_values_name_the_option(run_dir):
 def test_missing_checkpoint_is_an_input_error(tmp_path):
     result = invoke(str(tmp_path))
     assert result.exit_code == 2 and "config.yaml" in result.output
+
+
+def test_another_model_is_fitted_on_the_run_and_deployed(run_dir):
+    """``--model historical_average`` on a FASE run: its own scenario, and the first
+    period is forecast with the average of the training counts per hour of the week."""
+    result = invoke(
+        str(run_dir), "--model", "historical_average", "--cycles", "1", "--period", "1D"
+    )
+    assert result.exit_code == 0, result.output
+    assert "with historical_average" in result.output
+    out = run_dir / "simulation" / "rolling-diminishing-historical_average"
+    history = pd.read_csv(out / "history.csv")
+    settings = read_json(out / "history.json")["settings"]
+    assert settings["forecaster"] == "historical_average"
+    tensors = Tensors.load(run_dir)
+    starts = tensors.starts()
+    slots = (starts.day_of_week * 24 + starts.hour).to_numpy()
+    start, end = tensors.split["train"]
+    frame = pd.DataFrame(tensors.y[:, start:end].T.astype(float)).assign(slot=slots[start:end])
+    grouped = frame.groupby("slot")
+    means = grouped.sum().clip(lower=0.5).div(grouped.size(), axis=0)
+    first = int(history["period_start"].iloc[0])
+    period = np.arange(first, first + 24)  # the run's period: one day
+    expected = means.loc[slots[period]].to_numpy()
+    truth = tensors.y[:, period].T
+    assert history["forecast_mae_true"].iloc[0] == pytest.approx(np.abs(expected - truth).mean())
+
+
+def test_an_unknown_model_is_refused(run_dir):
+    result = invoke(str(run_dir), "--model", "nope")
+    assert result.exit_code == 2 and "unknown model 'nope'" in result.output

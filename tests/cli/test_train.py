@@ -142,3 +142,33 @@ def test_refuses_clashing_options_other_data_and_missing_runs(
     assert code == 2 and "another data and graph configuration" in output
     code, output = invoke("evaluate", str(tmp_path))
     assert code == 2 and "forecast" in output
+
+
+def test_train_fits_the_model_named_with_model(city: City, tmp_path: Path) -> None:
+    """``--model poisson_glm`` trains that model: its forecast is exp(b + x·w) of its own
+    state, and the run records which model it holds."""
+    run_dir = tmp_path / "glm"
+    code, output = invoke(
+        "train", "--config", str(city.config), "--out", str(run_dir), "--model", "poisson_glm"
+    )
+    assert code == 0, output
+    assert "poisson_glm: fitted in" in output
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["forecaster"] == "poisson_glm"
+    state = read_npz(run_dir / "model" / "state.npz")
+    tensors = Tensors.load(run_dir)
+    start, end = tensors.split["test"]
+    x = tensors.scaled_x()[:, start:end].astype(np.float64)
+    mu = np.exp(state["intercept"][0] + x @ state["weights"]).T
+    forecast = read_npz(run_dir / "forecast" / "forecast.npz")
+    assert str(forecast["distribution"]) == "poisson"
+    np.testing.assert_allclose(forecast["mu"], mu, rtol=1e-6)
+    info = json.loads((run_dir / "run_info.json").read_text())["commands"][-1]
+    assert (info["model"], info["parameters"]) == ("poisson_glm", 14)
+
+
+def test_an_unknown_model_is_refused_before_any_work(city: City, tmp_path: Path) -> None:
+    code, output = invoke(
+        "train", "--config", str(city.config), "--model", "nope", "--out", str(tmp_path / "x")
+    )
+    assert code == 2 and "--model: unknown model 'nope'" in output
+    assert not (tmp_path / "x" / "data").exists()

@@ -9,14 +9,10 @@ from scipy import optimize, stats
 from tests.forecasters.synthetic import bumped_forecasts, make_data
 
 from fase.errors import FaseInputError
-from fase.forecasters.baselines import (
-    HistoricalAverage,
-    PoissonGLM,
-    SeasonalNaive,
-    fit_dispersion,
-    fit_poisson_glm,
-)
+from fase.forecasters.baselines import HistoricalAverage, SeasonalNaive
 from fase.forecasters.data import ForecastData
+from fase.forecasters.glm import PoissonGLM, fit_poisson_glm
+from fase.forecasters.statistical import fit_dispersion
 
 # Two areas, three weeks of daily bins (Monday first); train = weeks 1–2.
 WEEK_1 = [[1, 0, 2, 0, 3, 1, 0], [0, 6, 0, 0, 5, 0, 0]]

@@ -1,4 +1,5 @@
-"""A tiny trained run directory (3×3 grid city, 20 days of hourly bins, a small FASE).
+"""A tiny trained run directory (3×3 grid city, 20 days of hourly bins, a small FASE or
+any other registered model).
 
 Test split: the last 72 bins (3 days), so the rolling simulation fits three 1-day periods.
 """
@@ -44,10 +45,11 @@ def incidents(days: int = 20, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M:%S"), "node": node})
 
 
-def write_trained_run(root: Path, preset: str = "default") -> Path:
-    """Build the city, train FASE for one epoch and return the run directory."""
+def write_trained_run(root: Path, preset: str = "default", model: str = "fase") -> Path:
+    """Build the city, train ``model`` (FASE: one epoch) and return the run directory."""
     city = write_city(root / "city", incidents(), "2021-03-01", "2021-03-21", tz="UTC")
-    cfg = load_config(config_path=city.config, preset=preset, overrides=TINY)
+    overrides = TINY | {"forecaster": model}
+    cfg = load_config(config_path=city.config, preset=preset, overrides=overrides)
     run_dir = root / "run"
     train_run(cfg, run_dir, progress=False)
     return run_dir

@@ -38,14 +38,14 @@ from scipy.signal import lfilter
 from scipy.special import softmax
 
 from fase.forecasters.base import FitReport, Forecaster, ForecastRequest, TrainingRequest
-from fase.forecasters.baselines import (
+from fase.forecasters.data import ForecastData
+from fase.forecasters.registry import ForecasterSettings, register
+from fase.forecasters.statistical import (
     StatisticalForecaster,
     check_span,
     floored_mean,
     target_columns,
 )
-from fase.forecasters.data import ForecastData
-from fase.forecasters.registry import ForecasterSettings, register
 from fase.models.distributions import CountDistribution, Poisson
 
 MU_MIN = 1e-8
@@ -245,14 +245,14 @@ def fit_hawkes(
     weeks: int,
     mask: np.ndarray,
     max_iter: int = 1000,
-    initial: HawkesParams | None = None,
 ) -> tuple[HawkesParams, dict[str, float | int | str]]:
     """Maximum-likelihood Hawkes parameters on the target bins of ``segments``.
 
-    Initial point (unless ``initial`` is given, as when refitting): μ_v = half the
-    area's mean count, α = 0.1 on the mask, β = 0.5 and s_c ∝ the slot's mean count over
-    all areas. L-BFGS-B stops when an iteration lowers the mean NLL by less than 1e-12
-    (relative) or the projected gradient is below 1e-9 (scaled variables).
+    Initial point: μ_v = half the area's mean count, α = 0.1 on the mask, β = 0.5 and
+    s_c ∝ the slot's mean count over all areas (also when refitting: a previous optimum
+    can sit on a bound, e.g. a season slot near 0, where a warm start stalls). L-BFGS-B
+    stops when an iteration lowers the mean NLL by less than 1e-12 (relative) or the
+    projected gradient is below 1e-9 (scaled variables).
 
     Args:
         segments: counts (integers, or fractional deployed records) with their calendar.
@@ -267,18 +267,12 @@ def fit_hawkes(
     likelihood = PooledLikelihood(
         [HawkesLikelihood(s.y, s.slot, weeks, s.start, edges) for s in segments]
     )
-    if initial is None:
-        observed = np.concatenate([s.y[:, s.start :] for s in segments], axis=1).astype(np.float64)
-        slots = np.concatenate([s.slot[s.start : s.y.shape[1]] for s in segments])
-        slot_total = np.bincount(slots, weights=observed.sum(axis=0), minlength=weeks)
-        slot_rate = floored_mean(slot_total, np.maximum(np.bincount(slots, minlength=weeks), 1))
-        mu = 0.5 * floored_mean(observed.sum(axis=1), observed.shape[1])
-        start = np.concatenate([mu, np.full(edges.shape[1], 0.1), [0.5], np.log(slot_rate)])
-    else:
-        gamma = np.log(initial.season / initial.season.sum())
-        start = np.concatenate(
-            [initial.mu, initial.alpha[edges[0], edges[1]], [initial.beta], gamma]
-        )
+    observed = np.concatenate([s.y[:, s.start :] for s in segments], axis=1).astype(np.float64)
+    slots = np.concatenate([s.slot[s.start : s.y.shape[1]] for s in segments])
+    slot_total = np.bincount(slots, weights=observed.sum(axis=0), minlength=weeks)
+    slot_rate = floored_mean(slot_total, np.maximum(np.bincount(slots, minlength=weeks), 1))
+    mu = 0.5 * floored_mean(observed.sum(axis=1), observed.shape[1])
+    start = np.concatenate([mu, np.full(edges.shape[1], 0.1), [0.5], np.log(slot_rate)])
     information = likelihood.fisher_diagonal(start)
     scale = np.where(information > 0, 1.0 / np.sqrt(np.maximum(information, 1e-300)), 1.0)
     lower = np.concatenate([np.full(n, MU_MIN), np.zeros(edges.shape[1]), [BETA_BOUNDS[0]]])
@@ -316,7 +310,7 @@ class HawkesMLE(StatisticalForecaster):
     ``HISTORY_TOLERANCE`` of the excitation (less than a week of bins: the smallest k
     with (1 − β)^k ≤ ``HISTORY_TOLERANCE``, at most ``HISTORY_WEEKS`` weeks). Retraining
     refits by maximum likelihood on the training bins and the request's target bins (a
-    second segment, its own history), from the current parameters.
+    second segment, its own history).
     """
 
     name = "hawkes"
@@ -377,9 +371,7 @@ class HawkesMLE(StatisticalForecaster):
             self.season_slots(request.hour_of_week),
             lo,
         )
-        self.params, _ = fit_hawkes(
-            [self._train, deployed], len(self.params.season), self._mask, initial=self.params
-        )
+        self.params, _ = fit_hawkes([self._train, deployed], len(self.params.season), self._mask)
         return []
 
     def state(self) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from fase.forecasters.base import Forecaster
 # Modules whose import registers models, in leaderboard order.
 MODEL_MODULES = (
     "fase.forecasters.baselines",
+    "fase.forecasters.glm",
     "fase.forecasters.hawkes",
     "fase.forecasters.dnn",
     "fase.forecasters.crimenet",

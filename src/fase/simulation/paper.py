@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from fase.allocation.policies import Policy
-from fase.forecasters.base import Forecaster, ForecastRequest, TrainingRequest
+from fase.forecasters.base import Forecaster, ForecastRequest
 from fase.simulation.deployment import (
     CycleOutcome,
     Deployment,
@@ -54,20 +54,8 @@ def paper_step(
     deployment = Deployment(start, stop, forecast, risk, patrol, d, true, observed)
     counts = true_window.copy()
     counts[:, start - first :] = observed.T
-    request = TrainingRequest(
-        offset=first,
-        x=x,
-        counts=counts,
-        starts=retrain_starts(start, stop, params.retrain_window, align="start"),
-        window=params.retrain_window,
-        epochs=params.retrain_epochs,
-        batch_size=params.retrain_batch,
-        lr=params.lr,
-        weight_decay=params.weight_decay,
-        grad_clip=params.grad_clip,
-        reduction=params.loss_reduction,
-        hour_of_week=calendar,
-    )
+    starts = retrain_starts(start, stop, params.retrain_window, align="start")
+    request = params.retraining(first, x, counts, starts, calendar)
     losses = forecaster.retrain(request)
     trained = request.target_bins if params.retrain_epochs else np.zeros(0, np.int64)
     return state.advance(), CycleOutcome(state.cycle, deployment, losses, trained)

@@ -19,6 +19,7 @@ from fase.data.features import FeatureSpec, build_features
 from fase.data.pipeline import feature_spec
 from fase.data.tensors import Tensors, apply_scaler
 from fase.errors import FaseInputError
+from fase.forecasters.base import TrainingRequest
 
 Mode = Literal["paper", "rolling"]
 DetectionKind = Literal["expected", "binomial"]
@@ -85,6 +86,32 @@ class Params:
     def end(self) -> int:
         """One past the last bin any cycle deploys."""
         return self.period(self.cycles - 1)[1]
+
+    def retraining(
+        self,
+        offset: int,
+        x: np.ndarray,
+        counts: np.ndarray,
+        starts: np.ndarray,
+        hour_of_week: np.ndarray,
+    ) -> TrainingRequest:
+        """The fine-tuning request of a cycle: windows of ``retrain_window`` bins at
+        ``starts`` over ``x`` and ``counts`` (column 0 = bin ``offset``), with this
+        simulation's epochs, batch and optimiser settings."""
+        return TrainingRequest(
+            offset=offset,
+            x=x,
+            counts=counts,
+            starts=starts,
+            window=self.retrain_window,
+            epochs=self.retrain_epochs,
+            batch_size=self.retrain_batch,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            grad_clip=self.grad_clip,
+            reduction=self.loss_reduction,
+            hour_of_week=hour_of_week,
+        )
 
 
 @dataclass(frozen=True)

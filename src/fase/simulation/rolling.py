@@ -143,17 +143,10 @@ def _training_request(
     """Windows over the deployed bins [params.start, stop), observed counts only."""
     starts = retrain_starts(params.start, stop, params.retrain_window, align="end")
     first = max(0, (int(starts[0]) if starts.size else params.start) - history)
-    return TrainingRequest(
-        offset=first,
-        x=world.features(state.observed, state.patrol, first, stop),
-        counts=state.observed[:, first:stop],
-        starts=starts,
-        window=params.retrain_window,
-        epochs=params.retrain_epochs,
-        batch_size=params.retrain_batch,
-        lr=params.lr,
-        weight_decay=params.weight_decay,
-        grad_clip=params.grad_clip,
-        reduction=params.loss_reduction,
-        hour_of_week=world.features.hour_of_week(first, stop),
+    return params.retraining(
+        first,
+        world.features(state.observed, state.patrol, first, stop),
+        state.observed[:, first:stop],
+        starts,
+        world.features.hour_of_week(first, stop),
     )
