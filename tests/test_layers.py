@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config", "tables"),
     ("rundir",),
     ("data", "report"),
-    ("graph",),
+    ("graph", "catalog"),
     ("models", "allocation"),
     ("evaluation",),
     ("training",),

@@ -96,11 +96,39 @@ CASES = {
 }
 
 
+FLAGS = (("--incidents", "incidents"), ("--polygons", "areas"), ("--demographics", "demographics"))
+
+
+def through_the_flags(city: City, clean: City) -> list[str]:
+    """The files ``city``'s config names, as command-line flags; the config is made to
+    name ``clean``'s good files instead, so that only the flags can bring the fault."""
+    try:
+        config = yaml.safe_load(city.config.read_text())
+        dataset = config["dataset"]
+    except (yaml.YAMLError, TypeError, KeyError):  # a broken config fails before any file
+        return []
+    good = {
+        "incidents": clean.incidents,
+        "areas": clean.polygons,
+        "demographics": clean.demographics,
+    }
+    flags: list[str] = []
+    for option, key in FLAGS:
+        flags += [option, dataset[key]["path"]]
+        dataset[key]["path"] = str(good[key])
+    city.config.write_text(yaml.safe_dump(config))
+    return flags
+
+
+@pytest.mark.parametrize("through_flags", [False, True], ids=["config", "flags"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_malformed_input_gives_one_clear_error(case: str, tmp_path: Path) -> None:
+def test_malformed_input_gives_one_clear_error(
+    case: str, through_flags: bool, tmp_path: Path
+) -> None:
     city = base_city(tmp_path / "city")
     CASES[case](city)
-    code, output = run(city)
+    flags = through_the_flags(city, base_city(tmp_path / "clean")) if through_flags else []
+    code, output = run(city, *flags)
     assert code == 2, output
     assert output.startswith("error: ") or "\nerror: " in output, output
     first_line = output.strip().splitlines()[0]

@@ -33,11 +33,6 @@ def test_missing_file(tmp_path):
     assert "not found" in message and "incidents.path" in message
 
 
-def test_unresolved_data_root_hints_at_the_variable():
-    message = fails(processed(Path("{data_root}/x/incidents.csv.gz")))
-    assert "FASE_DATA_ROOT" in message
-
-
 @pytest.mark.parametrize(("content", "what"), [(b"", "0 bytes"), (b"\n\n", "no lines")])
 def test_empty_file(tmp_path, content, what):
     path = tmp_path / "empty.csv"

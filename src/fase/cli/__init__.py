@@ -95,6 +95,20 @@ def _register() -> None:
     for name, (function, help_text) in commands.items():
         app.command(name, help=help_text)(reports_errors(function))
 
+    from fase.cli.datasets import fetch_command, list_command
+
+    datasets = typer.Typer(
+        help="The cities you can get: list them, fetch one from its public sources.",
+        no_args_is_help=True,
+    )
+    datasets.command("list", help="Every dataset, its files, sources and checksums.")(
+        reports_errors(list_command)
+    )
+    datasets.command("fetch", help="Download a dataset's files (verified, resumable).")(
+        reports_errors(fetch_command)
+    )
+    app.add_typer(datasets, name="datasets")
+
 
 _register()
 

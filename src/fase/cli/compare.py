@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.cli.options import (
+    CityFiles,
+    ConfigOpt,
+    DatasetOpt,
+    DemographicsOpt,
+    IncidentsOpt,
+    PolygonsOpt,
+    PresetOpt,
+    SeedOpt,
+    build_config,
+)
 from fase.rundir import RunDir, new_run_dir
 
 
@@ -50,6 +60,9 @@ def compare_command(
     ] = False,
     config: ConfigOpt = None,
     dataset: DatasetOpt = None,
+    incidents: IncidentsOpt = None,
+    polygons: PolygonsOpt = None,
+    demographics: DemographicsOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
     out: Annotated[
@@ -71,7 +84,9 @@ def compare_command(
         else [m.strip() for m in models.split(",") if m.strip()]
     )
     require_models(chosen)
-    cfg = build_config(dataset, preset, config, seed, {})
+    cfg = build_config(
+        dataset, preset, config, seed, {}, files=CityFiles(incidents, polygons, demographics)
+    )
     seeds = cfg.compare.seeds if seeds is None else seeds
     out_dir = out if out is not None else new_run_dir(root="runs/compare")
     console = Console(stderr=True)

@@ -10,7 +10,17 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from fase.cli.options import ConfigOpt, DatasetOpt, PresetOpt, SeedOpt, build_config
+from fase.cli.options import (
+    CityFiles,
+    ConfigOpt,
+    DatasetOpt,
+    DemographicsOpt,
+    IncidentsOpt,
+    PolygonsOpt,
+    PresetOpt,
+    SeedOpt,
+    build_config,
+)
 from fase.errors import FaseInputError
 
 
@@ -52,6 +62,9 @@ def federated_command(
     ] = False,
     config: ConfigOpt = None,
     dataset: DatasetOpt = None,
+    incidents: IncidentsOpt = None,
+    polygons: PolygonsOpt = None,
+    demographics: DemographicsOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
     out: Annotated[
@@ -68,7 +81,9 @@ def federated_command(
     from fase.phases.federated import run_federated
     from fase.rundir import RunDir, new_run_dir
 
-    cfg = build_config(dataset, preset, config, seed, {})
+    cfg = build_config(
+        dataset, preset, config, seed, {}, files=CityFiles(incidents, polygons, demographics)
+    )
     given = {
         "clients": clients,
         "rounds": rounds,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from fase.config import RunConfig, load_config
+from fase.data.parquet import is_url
+from fase.errors import FaseInputError
 
 DatasetOpt = Annotated[
     str | None,
@@ -34,6 +37,59 @@ ModelOpt = Annotated[
 ]
 
 
+IncidentsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--incidents",
+        help="Your incident file: a CSV (or .csv.gz), a Parquet file or folder, or an fsspec "
+        "URL (s3://…). A portal export (Chicago, NYPD, LAPD, Open Baltimore) is recognised "
+        "by its header; describe any other file in --config.",
+    ),
+]
+PolygonsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--polygons", help="Your area polygons (GeoJSON, shapefile, zip); ids: areas.id_column."
+    ),
+]
+DemographicsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--demographics", help="Your ACS-style demographics table; columns: the demographics keys."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class CityFiles:
+    """Files given on the command line in place of the dataset's own."""
+
+    incidents: str | None = None
+    polygons: Path | None = None
+    demographics: Path | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The dataset paths they replace (absolute; an fsspec URL is kept as it is)."""
+        dataset: dict[str, Any] = {}
+        if self.incidents is not None:
+            local = not is_url(self.incidents)
+            dataset["incidents"] = {
+                "path": _existing(self.incidents, "--incidents") if local else self.incidents
+            }
+        if self.polygons is not None:
+            dataset["areas"] = {"path": _existing(self.polygons, "--polygons")}
+        if self.demographics is not None:
+            dataset["demographics"] = {"path": _existing(self.demographics, "--demographics")}
+        return dataset
+
+
+def _existing(path: str | Path, option: str) -> str:
+    path = Path(path)
+    if not path.exists():
+        raise FaseInputError(path, f"file given with {option} not found")
+    return str(path.resolve())
+
+
 def build_config(
     dataset: str | None,
     preset: str | None,
@@ -41,8 +97,12 @@ def build_config(
     seed: int | None,
     overrides: dict[str, Any],
     model: str | None = None,
+    files: CityFiles = CityFiles(),
 ) -> RunConfig:
-    """Load the config with CLI overrides applied last; ``model`` names the forecaster."""
+    """Load the config with the command line's options applied last and resolve its
+    dataset (:func:`fase.data.resolve.resolve_dataset`); ``model`` names the forecaster,
+    ``files`` replace the dataset's own."""
+    from fase.data.resolve import resolve_dataset
     from fase.forecasters import require_models
 
     if seed is not None:
@@ -50,6 +110,9 @@ def build_config(
     if model is not None:
         require_models([model], "--model")
         overrides = {**overrides, "forecaster": model}
+    city = files.overrides()
+    if city:
+        overrides = {**overrides, "dataset": city}
     cfg = load_config(dataset=dataset, preset=preset, config_path=config, overrides=overrides)
     require_models([cfg.forecaster], "forecaster")
-    return cfg
+    return resolve_dataset(cfg)

@@ -9,13 +9,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fase.cli.options import ConfigOpt, DatasetOpt, ModelOpt, PresetOpt, SeedOpt, build_config
+from fase.cli.options import (
+    CityFiles,
+    ConfigOpt,
+    DatasetOpt,
+    DemographicsOpt,
+    IncidentsOpt,
+    ModelOpt,
+    PolygonsOpt,
+    PresetOpt,
+    SeedOpt,
+    build_config,
+)
 from fase.rundir import new_run_dir
 
 
 def run_command(
     config: ConfigOpt = None,
     dataset: DatasetOpt = None,
+    incidents: IncidentsOpt = None,
+    polygons: PolygonsOpt = None,
+    demographics: DemographicsOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
@@ -33,7 +47,8 @@ def run_command(
 
     training = {"threads": threads, "epochs": epochs}
     overrides = {"training": {k: v for k, v in training.items() if v is not None}}
-    cfg = build_config(dataset, preset, config, seed, overrides, model)
+    files = CityFiles(incidents, polygons, demographics)
+    cfg = build_config(dataset, preset, config, seed, overrides, model, files)
     run_dir = out if out is not None else new_run_dir()
     console = Console(stderr=True)
     console.print(

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fase.cli.options import ConfigOpt, DatasetOpt, ModelOpt, PresetOpt, SeedOpt, build_config
+from fase.cli.options import (
+    CityFiles,
+    ConfigOpt,
+    DatasetOpt,
+    DemographicsOpt,
+    IncidentsOpt,
+    ModelOpt,
+    PolygonsOpt,
+    PresetOpt,
+    SeedOpt,
+    build_config,
+)
 from fase.errors import FaseInputError
 
 if TYPE_CHECKING:
@@ -56,6 +67,9 @@ LoaderWorkersOpt = Annotated[
 def train_command(
     config: ConfigOpt = None,
     dataset: DatasetOpt = None,
+    incidents: IncidentsOpt = None,
+    polygons: PolygonsOpt = None,
+    demographics: DemographicsOpt = None,
     preset: PresetOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
@@ -79,15 +93,18 @@ def train_command(
     as_rank = launched_by_torchrun()
     if as_rank and nproc != 1:
         raise FaseInputError("--nproc", "is set by torchrun inside torchrun", "leave it out")
+    chosen = {
+        "--config": config,
+        "--dataset": dataset,
+        "--preset": preset,
+        "--seed": seed,
+        "--model": model,
+        "--incidents": incidents,
+        "--polygons": polygons,
+        "--demographics": demographics,
+    }
     if resume is not None:
-        given = {
-            "--config": config,
-            "--dataset": dataset,
-            "--preset": preset,
-            "--seed": seed,
-            "--model": model,
-        }
-        clashing = [name for name, value in given.items() if value is not None]
+        clashing = [name for name, value in chosen.items() if value is not None]
         if clashing or (out is not None and out != resume):
             raise FaseInputError(
                 "--resume",
@@ -97,18 +114,12 @@ def train_command(
         run_dir, cfg = resume, RunDir(resume).load_config()
         relaunch = ["--resume", str(resume.resolve())]
     else:
-        cfg = build_config(dataset, preset, config, seed, {}, model)
+        files = CityFiles(incidents, polygons, demographics)
+        cfg = build_config(dataset, preset, config, seed, {}, model, files)
         if out is None and (nproc > 1 or as_rank):
             raise FaseInputError("--out", "is needed with several processes", "name a run dir")
         run_dir = out if out is not None else new_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
-        chosen = {
-            "--config": config,
-            "--dataset": dataset,
-            "--preset": preset,
-            "--seed": seed,
-            "--model": model,
-        }
         relaunch = [part for k, v in chosen.items() if v is not None for part in (k, str(v))]
         relaunch += ["--out", str(run_dir.resolve())]
     if threads is None and nproc > 1:

@@ -15,9 +15,11 @@ from fase.config.dataset import (
     BBox,
     Calendar,
     ColumnMap,
+    DataFile,
     DatasetConfig,
     DemographicsSource,
     IncidentSource,
+    Territory,
 )
 from fase.config.durations import bins_per, parse_duration
 from fase.config.loader import available_datasets, available_presets, load_config
@@ -29,6 +31,7 @@ __all__ = [
     "Calendar",
     "ColumnMap",
     "CompareConfig",
+    "DataFile",
     "DataMethod",
     "DatasetConfig",
     "DemographicsSource",
@@ -36,6 +39,7 @@ __all__ = [
     "GraphMethod",
     "IncidentSource",
     "RunConfig",
+    "Territory",
     "TrainingBudget",
     "available_datasets",
     "available_presets",

@@ -2,9 +2,10 @@
 
 A dataset is independent of the method: the same dataset runs under the
 ``paper`` or ``default`` preset. Paths are resolved relative to the YAML file
-that declares them; ``{data_root}`` expands to the shared real-data folder
-(``FASE_DATA_ROOT``, default ``../shared/data``) and ``embedded:`` to the data
-shipped inside the package.
+that declares them; ``embedded:`` expands to the data shipped inside the package and
+``{data_root}`` to the folder of fetched datasets (``FASE_DATA_ROOT``, else the user
+cache that ``fase datasets fetch`` fills). A dataset lists the files it fetches, each
+with its public upstream source and checksum (:class:`DataFile`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ IncidentFormat = Literal[
     "baltimore_geocoded",  # our block-geocoded BPD Part-1 records: date only
     "lapd",  # LAPD "Crime Data from 2020 to Present": DATE OCC + TIME OCC (HHMM)
     "mapped",  # any CSV, through an explicit column mapping
+    "auto",  # recognised by the file's header (one of the formats above but mapped)
 ]
 
 
@@ -113,14 +115,31 @@ class Calendar(Strict):
         return self
 
 
+class Territory(Strict):
+    """A jurisdiction's polygon: the features of ``path`` whose ``column`` equals ``value``
+    (e.g. one LAPD division of a file of divisions)."""
+
+    path: str
+    column: str
+    value: str
+
+
 class AreaSource(Strict):
-    """Areal units (polygons) and their id column."""
+    """Areal units (polygons) and their id column.
+
+    ``selection``: every polygon (``all``), those whose internal point lies in the bbox or
+    in the ``territory`` (``internal_point_in_bbox``, ``internal_point_in_territory``), or
+    those that intersect the bbox (``intersects_bbox``).
+    """
 
     path: str
     id_column: str
     layer: str | None = None
     name_column: str | None = None
-    selection: Literal["all", "internal_point_in_bbox", "intersects_bbox"] = "all"
+    selection: Literal[
+        "all", "internal_point_in_bbox", "intersects_bbox", "internal_point_in_territory"
+    ] = "all"
+    territory: Territory | None = None
     nearest_max_m: float = 0.0  # nearest-polygon fallback radius (metres), 0 = off
     projected_crs: str | None = None  # metric CRS; None: the UTM zone estimated from the data
     fuzzy_tolerance_m: float = (
@@ -152,19 +171,48 @@ class DemographicsSource(Strict):
     vintage: str = ""
 
 
+class DataFile(Strict):
+    """A file a dataset fetches from its public upstream source (``fase datasets fetch``).
+
+    Attributes:
+        path: where it is kept, relative to the data root (and to a mirror).
+        sha256: SHA-256 of its content: of the decompressed bytes for a ``.gz`` file, of
+            the file itself otherwise (so a re-compressed copy verifies as well).
+        bytes: its size as kept.
+        url: the upstream source (a pinned commit of a public repository).
+        member: the member of the upstream zip archive to keep (None: the only one, for a
+            ``.zip`` URL); a ``.gz`` path whose upstream is not gzipped is compressed.
+        source: the upstream repository and commit, for people.
+    """
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(gt=0)
+    url: str
+    member: str | None = None
+    source: str = ""
+
+
 class DatasetConfig(Strict):
-    """One city: incidents, areas, demographics, time zone, study period."""
+    """One city: incidents, areas, demographics, time zone, study period.
+
+    ``calendar`` None: the local days from the first to the last incident of the file
+    (read once to find them). ``files``: what ``fase datasets fetch`` downloads; data
+    shipped inside the package (``embedded:``) is not listed.
+    """
 
     name: str
+    city: str = ""
     description: str = ""
     timezone: str
-    calendar: Calendar
+    calendar: Calendar | None = None
     bbox: BBox | None = None
     incidents: IncidentSource
     areas: AreaSource
     demographics: DemographicsSource
     provenance: tuple[str, ...] = ()  # PROVENANCE files shipped or referenced
     licence: str = ""
+    files: tuple[DataFile, ...] = ()
 
     @field_validator("timezone")
     @classmethod

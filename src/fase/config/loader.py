@@ -1,7 +1,12 @@
 """Load a :class:`RunConfig` from shipped presets, shipped datasets and a user YAML.
 
-Precedence (later wins): preset file → the preset's ``dataset_overrides`` for
-this dataset → the user's YAML → explicit ``overrides``.
+Precedence (later wins): preset file → the preset's ``dataset_overrides`` and
+``dataset_methods`` for this dataset → the user's YAML → explicit ``overrides`` (the
+command line's options, including its ``dataset`` files).
+
+``{data_root}`` in a dataset path is the folder of fetched datasets: ``$FASE_DATA_ROOT``
+when set (a folder laid out like the cache, e.g. an institution's copy), else the user
+cache (``platformdirs``) that ``fase datasets fetch`` fills.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import yaml
 from pydantic import ValidationError
 
+from fase.config.dataset import DatasetConfig
 from fase.config.method import RunConfig
 from fase.errors import FaseInputError
 
@@ -35,15 +42,12 @@ def available_datasets() -> list[str]:
     return sorted(p.stem for p in DATASET_DIR.glob("*.yaml"))
 
 
-def data_root() -> Path | None:
-    """The shared real-data folder: ``$FASE_DATA_ROOT``, else ``../shared/data`` near here."""
+def data_root() -> Path:
+    """The folder of fetched datasets: ``$FASE_DATA_ROOT``, else the user cache
+    (``~/.cache/fase/datasets`` on Linux)."""
     if os.environ.get(DATA_ROOT_ENV):
         return Path(os.environ[DATA_ROOT_ENV]).expanduser().resolve()
-    for base in (Path.cwd(), PACKAGE_ROOT.parents[1]):
-        candidate = (base / ".." / "shared" / "data").resolve()
-        if candidate.is_dir():
-            return candidate
-    return None
+    return Path(platformdirs.user_cache_dir("fase")) / "datasets"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -79,10 +83,7 @@ def resolve_path(raw: str, relative_to: Path) -> str:
     if raw.startswith("embedded:"):
         return str(EMBEDDED_DIR / raw.removeprefix("embedded:"))
     if "{data_root}" in raw:
-        root = data_root()
-        if root is None:
-            return raw  # left unresolved: reading it raises a clear error naming FASE_DATA_ROOT
-        raw = raw.replace("{data_root}", str(root))
+        raw = raw.replace("{data_root}", str(data_root()))
     path = Path(raw).expanduser()
     return str(path if path.is_absolute() else (relative_to / path).resolve())
 
@@ -93,6 +94,9 @@ def _resolve_dataset_paths(dataset: dict[str, Any], relative_to: Path) -> dict[s
         part = dataset.get(section)
         if isinstance(part, dict) and isinstance(part.get("path"), str):
             part["path"] = resolve_path(part["path"], relative_to)
+    territory = (dataset.get("areas") or {}).get("territory")
+    if isinstance(territory, dict) and isinstance(territory.get("path"), str):
+        territory["path"] = resolve_path(territory["path"], relative_to)
     dataset["provenance"] = [resolve_path(p, relative_to) for p in dataset.get("provenance", [])]
     return dataset
 
@@ -117,6 +121,34 @@ def _load_dataset(
     base_name = spec.pop("base", None)
     base = _load_dataset(base_name, relative_to, source) if base_name else {}
     return deep_merge(base, _resolve_dataset_paths(spec, relative_to))
+
+
+def load_dataset(name: str) -> DatasetConfig:
+    """The definition of the shipped dataset ``name`` (or of a dataset YAML file), with its
+    paths resolved."""
+    data = _load_dataset(name, Path.cwd(), "dataset")
+    try:
+        return DatasetConfig.model_validate(data)
+    except ValidationError as exc:
+        source = f"datasets/{name}.yaml" if name in available_datasets() else name
+        raise FaseInputError(source, f"invalid dataset: {_format_validation_error(exc)}") from exc
+
+
+def _with_files(
+    dataset: dict[str, Any], files: dict[str, Any], spec: str | dict[str, Any]
+) -> dict[str, Any]:
+    """The dataset with the command line's files (``--incidents``, ``--polygons``,
+    ``--demographics``) in place of its own (see :func:`load_config`)."""
+    described = spec if isinstance(spec, dict) else {}
+    dataset = deep_merge(dataset, {k: v for k, v in files.items() if k != "incidents"})
+    if "incidents" in files:
+        if "incidents" in described:  # the user's YAML says how to read their file
+            dataset = deep_merge(dataset, {"incidents": files["incidents"]})
+        else:
+            dataset["incidents"] = {**files["incidents"], "format": "auto"}
+            if "calendar" not in described:
+                dataset["calendar"] = None
+    return dataset
 
 
 def _load_preset(path: Path) -> dict[str, Any]:
@@ -151,7 +183,12 @@ def load_config(
         dataset: a shipped dataset (``chicago``, ``baltimore``, ``nyc``, ``la-westla``) or a YAML.
         preset: method preset (``default``, ``paper``, ``quick``).
         config_path: a user YAML with any of ``dataset``, ``preset``, ``seed`` and sections.
-        overrides: a final nested mapping merged on top (used by the CLI and tests).
+        overrides: a final nested mapping merged on top (used by the CLI and tests). Its
+            ``dataset`` part holds files given on the command line (``incidents``,
+            ``areas``, ``demographics``, each ``{"path": …}``): they replace the paths of
+            the dataset. An incidents file that the user's YAML does not describe is read
+            as ``format: auto`` (recognised by its header) over the span of its own
+            incidents unless the YAML sets a ``calendar``.
     """
     user: dict[str, Any] = {}
     user_dir = Path.cwd()
@@ -172,6 +209,10 @@ def load_config(
     preset_data = _load_preset(preset_file)
     dataset_overrides = preset_data.pop("dataset_overrides", {}) or {}
 
+    dataset_methods = preset_data.pop("dataset_methods", {}) or {}
+
+    overrides = copy.deepcopy(overrides or {})
+    files = overrides.pop("dataset", None) or {}
     dataset_spec = dataset if dataset is not None else user.pop("dataset", "chicago")
     user.pop("dataset", None)
     dataset_data = _load_dataset(dataset_spec, user_dir, source)
@@ -180,9 +221,11 @@ def load_config(
         dataset_data = deep_merge(
             dataset_data, _resolve_dataset_paths(dataset_overrides[name], PRESET_DIR)
         )
+    dataset_data = _with_files(dataset_data, files, dataset_spec)
 
-    merged = deep_merge(preset_data, user)
-    merged = deep_merge(merged, overrides or {})
+    merged = deep_merge(preset_data, dataset_methods.get(name, {}) or {})
+    merged = deep_merge(merged, user)
+    merged = deep_merge(merged, overrides)
     merged["dataset"] = dataset_data
     merged["preset"] = preset_name
     try:

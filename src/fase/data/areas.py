@@ -25,7 +25,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from fase.config.dataset import AreaSource, BBox
+from fase.config.dataset import AreaSource, BBox, Territory
 from fase.data.ids import id_string, natural_key
 from fase.errors import FaseInputError
 
@@ -87,7 +87,10 @@ def load_areas(source: AreaSource, bbox: BBox | None) -> Areas:
     Selection (``source.selection``): ``all``; ``internal_point_in_bbox`` keeps a
     polygon iff its internal point (``INTPTLAT*``/``INTPTLON*`` columns when present,
     else the centroid computed in the projected CRS) lies in the inclusive ``bbox``
-    (the paper); ``intersects_bbox`` keeps polygons that touch the bbox.
+    (the paper); ``intersects_bbox`` keeps polygons that touch the bbox;
+    ``internal_point_in_territory`` keeps a polygon iff its internal point lies in the
+    ``territory`` (a jurisdiction's polygon, e.g. one police division), so that no area
+    lies outside the territory the incidents cover.
 
     Raises:
         FaseInputError: the file is missing, unreadable or empty; the id (or name)
@@ -106,7 +109,7 @@ def load_areas(source: AreaSource, bbox: BBox | None) -> Areas:
         crs=WGS84,
     )
     projected = _projected_crs(source.projected_crs, frame)
-    keep = _selection_mask(raw, frame, source.selection, bbox, projected, path)
+    keep = _selection_mask(raw, frame, source, bbox, projected, path)
     if not keep.any():
         raise FaseInputError(
             path,
@@ -357,14 +360,25 @@ def _projected_crs(configured: str | None, frame: gpd.GeoDataFrame) -> CRS:
 def _selection_mask(
     raw: pd.DataFrame,
     frame: gpd.GeoDataFrame,
-    selection: str,
+    source: AreaSource,
     bbox: BBox | None,
     projected: CRS,
     path: Path,
 ) -> np.ndarray:
-    """Boolean (rows,) mask of the polygons kept by ``selection``."""
+    """Boolean (rows,) mask of the polygons kept by ``source.selection``."""
+    selection = source.selection
     if selection == "all":
         return np.ones(len(frame), dtype=bool)
+    if selection == "internal_point_in_territory":
+        if source.territory is None:
+            raise FaseInputError(
+                "areas.selection",
+                "internal_point_in_territory needs areas.territory",
+                "set areas.territory: {path: …, column: …, value: …}",
+            )
+        lon, lat = _internal_points(raw, frame, projected)
+        points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84)
+        return np.asarray(points.within(territory_shape(source.territory)), dtype=bool)
     if bbox is None:
         raise FaseInputError(
             "areas.selection", f"selection {selection!r} needs the dataset's bbox", "set bbox"
@@ -379,6 +393,28 @@ def _selection_mask(
         & (lon >= bbox.lon_min)
         & (lon <= bbox.lon_max)
     )
+
+
+def territory_shape(territory: Territory) -> shapely.Geometry:
+    """The union (EPSG:4326) of the features of ``territory.path`` whose ``column`` equals
+    ``value``."""
+    path = Path(territory.path)
+    frame = _to_wgs84(_read_polygons(path, None), path)
+    if territory.column not in frame.columns:
+        raise FaseInputError(
+            path,
+            f"column {territory.column!r} (areas.territory.column) not found",
+            f"columns present: {', '.join(map(str, frame.columns[:30]))}",
+        )
+    chosen = frame[frame[territory.column].astype(str) == territory.value]
+    if chosen.empty:
+        values = sorted(frame[territory.column].astype(str).unique())[:30]
+        raise FaseInputError(
+            path,
+            f"no feature has {territory.column} = {territory.value!r} (areas.territory.value)",
+            f"values present: {', '.join(values)}",
+        )
+    return shapely.union_all(shapely.make_valid(chosen.geometry.to_numpy()))
 
 
 def _internal_points(

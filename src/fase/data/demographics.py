@@ -15,6 +15,8 @@ Group: ``minority`` iff pct_minority ≥ threshold, else ``majority``. Areas wit
 demographics are ``unknown`` under ``missing_demographics: exclude`` (default: still
 forecast and patrolled, but in neither group, and their static features are the mean
 of the known areas) or zero-filled and hence ``majority`` under ``zero_fill`` (paper).
+A feature with no value for any area (a column not configured, or empty) is a constant 0;
+the report names it (``features_without_data``) and Phase 1 warns about it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fase.errors import FaseInputError
 
 STATIC_FEATURES = ("pct_minority", "median_income_norm", "poverty_rate")
 GROUP_MINORITY, GROUP_MAJORITY, GROUP_UNKNOWN = "minority", "majority", "unknown"
+GROUPS = (GROUP_MINORITY, GROUP_MAJORITY, GROUP_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,23 @@ def _income(table, path, src: DemographicsSource) -> pd.Series:
     return income
 
 
+def _why_empty(feature: str, source: DemographicsSource) -> str:
+    """Why a static feature has no value for any area (for the dataset table)."""
+    configured = {
+        "pct_minority": source.black_share or source.black_count or source.white_share,
+        "median_income_norm": source.income,
+        "poverty_rate": source.poverty_share or source.poverty_count,
+    }[feature]
+    if configured:
+        return f"the column {configured!r} has no value for any study area"
+    keys = {
+        "pct_minority": "demographics.black_share",
+        "median_income_norm": "demographics.income",
+        "poverty_rate": "demographics.poverty_share",
+    }
+    return f"no column configured ({keys[feature]})"
+
+
 def _minmax(values: np.ndarray, lo: float, hi: float, floor_range: float) -> np.ndarray:
     return (values - lo) / max(hi - lo, floor_range)
 
@@ -207,14 +227,21 @@ def load_demographics(
         shares = static[:, 0]
     else:
         missing = np.isnan(raw[:, 0])
-        column_means = np.nanmean(np.where(missing[:, None], np.nan, raw), axis=0)
-        static = np.where(np.isnan(raw), np.nan_to_num(column_means, nan=0.0), raw)
+        known = np.where(missing[:, None], np.nan, raw)
+        counts = (~np.isnan(known)).sum(axis=0)
+        column_means = np.where(counts > 0, np.nansum(known, axis=0) / np.maximum(counts, 1), 0.0)
+        static = np.where(np.isnan(raw), column_means, raw)
         shares = raw[:, 0]
     groups = np.where(shares >= method.minority_threshold, GROUP_MINORITY, GROUP_MAJORITY).astype(
         "<U8"
     )
     groups[missing] = GROUP_UNKNOWN
 
+    empty = {
+        feature: _why_empty(feature, source)
+        for feature, column in zip(STATIC_FEATURES, raw.T, strict=True)
+        if np.isnan(column).all()
+    }
     report = {
         "table": str(path),
         "table_rows": len(table),
@@ -228,6 +255,7 @@ def load_demographics(
         "groups": {
             g: int((groups == g).sum()) for g in (GROUP_MINORITY, GROUP_MAJORITY, GROUP_UNKNOWN)
         },
+        "features_without_data": empty,
     }
     return Demographics(
         node_ids=list(node_ids),

@@ -30,18 +30,32 @@ def open_csv(
     missing, empty or unreadable file or a missing column (also while iterating).
     """
     compression = _compression(path)
-    layout = column_layout(path, settings, _first_line(path, settings, compression))
+    layout = column_layout(path, settings, first_rows(path, settings.delimiter, 1)[0])
     return layout, _batches(path, settings, layout, compression, batch_rows)
+
+
+def first_rows(path: Path, delimiter: str = ",", rows: int = 2) -> list[list[str]]:
+    """The fields of the file's first ``rows`` lines (header or data), as text."""
+    compression = _compression(path)
+    try:
+        head = pd.read_csv(
+            path,
+            header=None,
+            nrows=rows,
+            dtype=str,
+            keep_default_na=False,
+            **_read_options(delimiter, compression),
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise FaseInputError(path, "the incident file is empty (no lines)") from exc
+    except _READ_ERRORS as exc:
+        raise FaseInputError(path, f"cannot be read as CSV: {exc}") from exc
+    return [[str(value).strip() for value in row] for row in head.itertuples(index=False)]
 
 
 def _compression(path: Path) -> str:
     if not path.is_file():
-        hint = (
-            "set FASE_DATA_ROOT to the shared data folder"
-            if "{data_root}" in str(path)
-            else "check incidents.path in the dataset config"
-        )
-        raise FaseInputError(path, "incident file not found", hint)
+        raise FaseInputError(path, "incident file not found", "check dataset.incidents.path")
     if path.stat().st_size == 0:
         raise FaseInputError(path, "the incident file is empty (0 bytes)")
     with open(path, "rb") as handle:
@@ -57,32 +71,14 @@ def _compression(path: Path) -> str:
     return "infer"
 
 
-def _read_options(settings: ReadSettings, compression: str) -> dict[str, object]:
+def _read_options(delimiter: str, compression: str) -> dict[str, object]:
     return {
-        "sep": settings.delimiter,
+        "sep": delimiter,
         "compression": compression,
         "encoding": "utf-8-sig",  # strips a byte-order mark
         "encoding_errors": "replace",
         "index_col": False,
     }
-
-
-def _first_line(path: Path, settings: ReadSettings, compression: str) -> list[str]:
-    """The fields of the file's first line (header or data), as text."""
-    try:
-        first = pd.read_csv(
-            path,
-            header=None,
-            nrows=1,
-            dtype=str,
-            keep_default_na=False,
-            **_read_options(settings, compression),
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise FaseInputError(path, "the incident file is empty (no lines)") from exc
-    except _READ_ERRORS as exc:
-        raise FaseInputError(path, f"cannot be read as CSV: {exc}") from exc
-    return [str(value).strip() for value in first.iloc[0]]
 
 
 def _batches(
@@ -100,7 +96,7 @@ def _batches(
             dtype={label: str for label in used if label not in numeric},
             chunksize=batch_rows,
             low_memory=False,
-            **_read_options(settings, compression),
+            **_read_options(settings.delimiter, compression),
         ) as reader:
             yield from reader
     except _READ_ERRORS as exc:

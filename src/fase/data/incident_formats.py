@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 from fase.config.dataset import ColumnMap, IncidentSource
 from fase.errors import FaseInputError
 
@@ -94,6 +96,62 @@ FORMATS: dict[str, FormatSpec] = {
     ),
     "mapped": FormatSpec(None),
 }
+
+# Tried in this order by ``format: auto``; the first whose columns are all found and whose
+# date parses on the first data row wins (Open Baltimore and the FASE authors' file share
+# their column names and differ in the date's spelling).
+DETECTABLE = (
+    "chicago_portal",
+    "nypd",
+    "lapd",
+    "baltimore_geocoded",
+    "baltimore_legacy",
+    "fase_processed",
+)
+MAPPED_KEYS = (
+    "dataset.incidents.format: mapped",
+    "dataset.incidents.columns (datetime, or date and time; lat; lon; crime_type)",
+    "dataset.incidents.datetime_formats",
+)
+
+
+def detect_format(path: Path | str, rows: list[list[str]]) -> str:
+    """The known portal format of a file from its first ``rows`` (a header and one data
+    row, split into fields): the first of :data:`DETECTABLE` that fits.
+
+    Raises:
+        FaseInputError: no known format fits; the message lists the columns found and the
+            YAML keys that describe any other file.
+    """
+    for name in DETECTABLE:
+        settings = read_settings(IncidentSource(path=str(path), format=name), path)
+        try:
+            layout = column_layout(Path(path), settings, rows[0])
+        except FaseInputError:
+            continue
+        data = rows[1] if layout.header else rows[0]
+        if len(rows) < 2 and layout.header:
+            return name  # a header alone: the columns decide
+        time_key = "datetime" if "datetime" in layout.labels else "date"
+        value = data[int(layout.labels[time_key][1:])] if len(data) == layout.n_fields else ""
+        if any(_parses(value, fmt) for fmt in settings.datetime_formats):
+            return name
+    raise FaseInputError(
+        path,
+        f"not a known incident format; columns found: {rows[0]}",
+        f"describe the file in a YAML ({'; '.join(MAPPED_KEYS)}), or give one of the "
+        f"formats {', '.join(DETECTABLE)} as dataset.incidents.format",
+    )
+
+
+def _parses(value: str, fmt: str) -> bool:
+    """Whether ``value`` reads with the strptime format ``fmt`` (loosely: leading zeros
+    may be absent, as pandas allows)."""
+    try:
+        pd.to_datetime(value.strip(), format=fmt)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

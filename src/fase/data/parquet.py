@@ -141,18 +141,24 @@ def open_parquet(
     return layout, _batches(dataset, columns, batch_rows, location)
 
 
+def parquet_columns(location: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """The column names of a Parquet file or dataset (partition columns included)."""
+    filesystem, path = resolve_filesystem(location, storage_options)
+    _file_info(filesystem, path, location)
+    try:
+        dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
+    except (pa.ArrowException, OSError) as exc:
+        raise FaseInputError(location, f"cannot be read as Parquet: {exc}") from exc
+    return list(dataset.schema.names)
+
+
 def _file_info(filesystem: pafs.FileSystem, path: str, location: str) -> pafs.FileInfo:
     try:
         info = filesystem.get_file_info(path)
     except (pa.ArrowException, OSError) as exc:
         raise FaseInputError(location, f"cannot be accessed: {exc}") from exc
     if info.type == pafs.FileType.NotFound:
-        hint = (
-            "set FASE_DATA_ROOT to the shared data folder"
-            if "{data_root}" in location
-            else "check incidents.path in the dataset config"
-        )
-        raise FaseInputError(location, "incident dataset not found", hint)
+        raise FaseInputError(location, "incident dataset not found", "check dataset.incidents.path")
     return info
 
 

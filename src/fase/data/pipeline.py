@@ -8,7 +8,7 @@ incident of duplicate detection (``docs/scale.md``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,9 +18,10 @@ from fase.config import RunConfig, bins_per, parse_duration
 from fase.data.areas import Areas, JoinResult, assign_points, load_areas
 from fase.data.bins import DAY, BinGrid, make_grid
 from fase.data.crime_types import CATEGORIES, categorise
-from fase.data.demographics import Demographics, load_demographics
+from fase.data.demographics import GROUP_UNKNOWN, GROUPS, Demographics, load_demographics
 from fase.data.features import FeatureSpec, build_features
 from fase.data.incidents import IncidentStream, IncidentSummary
+from fase.data.resolve import resolve_dataset
 from fase.data.tensors import SPLITS, Tensors, fit_scaler, split_bounds
 from fase.errors import FaseInputError
 from fase.io import atomic_path
@@ -67,6 +68,7 @@ class Phase1Result:
     incidents: IncidentSummary
     join: JoinCounts
     table: list[tuple[str, Any]]
+    warnings: list[str] = field(default_factory=list)
 
 
 def effective_bin(cfg: RunConfig, precision: str) -> tuple[pd.Timedelta, str | None]:
@@ -153,9 +155,12 @@ def count_incidents(
 
 
 def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
-    """Run Phase 1 for ``cfg`` and return tensors, areas, demographics and the report."""
+    """Run Phase 1 for ``cfg`` and return tensors, areas, demographics and the report
+    (the dataset is resolved first: :func:`fase.data.resolve.resolve_dataset`)."""
     say = progress or (lambda _msg: None)
+    cfg = resolve_dataset(cfg, say)
     ds, method = cfg.dataset, cfg.data
+    assert ds.calendar is not None  # resolved
 
     say("opening incidents")
     stream = IncidentStream(ds.incidents, ds.timezone, ds.calendar, ds.bbox, method.duplicates)
@@ -171,6 +176,14 @@ def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
     )
     incidents, join = stream.summary(), counts.join
     y, y_types, type_names = counts.y, counts.y_types, counts.type_names
+    if incidents.loaded and join.unassigned == incidents.loaded:
+        raise FaseInputError(
+            ds.areas.path,
+            f"none of the {incidents.loaded:,} incidents falls inside an area (or within "
+            f"{radius:g} m of one)",
+            "the polygons do not cover the incidents: give your city's areas (--polygons) "
+            "and check that both are in longitude/latitude",
+        )
 
     if method.calendar == "observed":
         active = np.flatnonzero(y.sum(axis=0))
@@ -231,7 +244,38 @@ def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
     tensors = Tensors(x=x, y=y, bin_start=grid.edges[:-1].copy(), meta=meta, y_types=y_types)
     table = _dataset_table(cfg, incidents, join, grid, tensors, demographics, coarsened, areas)
     meta["table"] = {label: value for label, value in table}
-    return Phase1Result(tensors, areas, demographics, incidents, join, table)
+    warnings = data_warnings(demographics, y)
+    return Phase1Result(tensors, areas, demographics, incidents, join, table, warnings)
+
+
+def group_incidents(demographics: Demographics, y: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Areas and incidents of each group: name → (areas, incidents)."""
+    per_area = y.sum(axis=1)
+    masks = {group: demographics.groups == group for group in GROUPS}
+    return {group: (int(m.sum()), int(per_area[m].sum())) for group, m in masks.items()}
+
+
+def data_warnings(demographics: Demographics, y: np.ndarray) -> list[str]:
+    """What makes the data unfit for part of the audit, in plain words: a demographic
+    feature without data, a fairness group without areas or without incidents."""
+    warnings = [
+        f"demographic feature {feature} has no data ({why}): it is a constant 0 in the "
+        "features"
+        for feature, why in demographics.report["features_without_data"].items()
+    ]
+    method = demographics.report
+    for group, (areas, incidents) in group_incidents(demographics, y).items():
+        if group == GROUP_UNKNOWN:
+            continue
+        if areas == 0:
+            warnings.append(
+                f"no {group} area ({method['minority_definition']} ≥ "
+                f"{method['minority_threshold']}): the fairness metrics between groups are "
+                "undefined; see data.minority_definition and data.minority_threshold"
+            )
+        elif incidents == 0:
+            warnings.append(f"the {areas} {group} area(s) have no incident in the study period")
+    return warnings
 
 
 def _names(areas: Areas) -> list[str | None]:
@@ -291,6 +335,14 @@ def _dataset_table(
             "Nodes without demographics (" + cfg.data.missing_demographics + ")",
             len(demographics.report["nodes_without_demographics"]),
         ),
+    ]
+    rows += [
+        (f"Areas / incidents: {group}", f"{areas:,} / {incidents:,}")
+        for group, (areas, incidents) in group_incidents(demographics, tensors.y).items()
+    ]
+    rows += [
+        (f"Demographic feature without data: {feature}", why)
+        for feature, why in demographics.report["features_without_data"].items()
     ]
     if coarsened:
         rows.append(("Note", coarsened))

@@ -58,6 +58,8 @@ def run_pipeline(
     run.record(cfg, "fase run")
     with phase("Phases 1–2: data and graph"):
         data = run_data_phases(cfg, run.root)
+    for warning in data.phase1.warnings:
+        say(f"warning: {warning}")
     with phase("Phase 3: training"):
         training = train_run(cfg, run.root, progress=progress)
     with phase("Phase 3: evaluation"):
