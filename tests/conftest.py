@@ -10,3 +10,5 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import torch
 
 torch.set_num_threads(1)
+
+from tests.helpers.browser import chromium  # noqa: E402, F401  (a session fixture)

@@ -40,7 +40,15 @@ import platformdirs
 from tqdm.auto import tqdm
 
 from fase.config import DataFile, DatasetConfig
-from fase.config.loader import EMBEDDED_DIR, available_datasets, data_root, load_dataset
+from fase.config.dataset import BenchmarkConfig
+from fase.config.loader import (
+    EMBEDDED_DIR,
+    available_benchmarks,
+    available_datasets,
+    data_root,
+    load_benchmark_config,
+    load_dataset,
+)
 from fase.data.incident_formats import FORMATS
 from fase.errors import FaseInputError
 from fase.io import atomic_path
@@ -54,9 +62,9 @@ RETRY_HINT = "run the same command again to resume, or set FASE_DATA_MIRROR to a
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """One line of ``fase datasets list``."""
+    """One line of ``fase datasets list``: a city dataset or a published benchmark."""
 
-    dataset: DatasetConfig
+    dataset: DatasetConfig | BenchmarkConfig
     fetched: int  # files present in the data folder (existence; ``fetch`` verifies)
 
     @property
@@ -65,11 +73,15 @@ class DatasetInfo:
 
     @property
     def period(self) -> str:
+        if isinstance(self.dataset, BenchmarkConfig):
+            return self.dataset.period or "as published"
         calendar = self.dataset.calendar
         return "from the data" if calendar is None else f"{calendar.start} → {calendar.end}"
 
     @property
     def resolution(self) -> str:
+        if isinstance(self.dataset, BenchmarkConfig):
+            return "daily"
         source = self.dataset.incidents
         spec = FORMATS.get(source.format)
         daily = source.time_precision == "day" or (
@@ -80,9 +92,10 @@ class DatasetInfo:
     @property
     def size_bytes(self) -> int:
         """Fetched files' sizes, plus the files shipped inside the package."""
+        paths = [] if isinstance(self.dataset, BenchmarkConfig) else _paths(self.dataset)
         shipped = sum(
             Path(p).stat().st_size
-            for p in _paths(self.dataset)
+            for p in paths
             if Path(p).is_relative_to(EMBEDDED_DIR) and Path(p).is_file()
         )
         return shipped + sum(f.bytes for f in self.dataset.files)
@@ -105,11 +118,13 @@ def _paths(ds: DatasetConfig) -> list[str]:
 
 
 def list_datasets() -> list[DatasetInfo]:
-    """Every shipped dataset with what is already in the data folder."""
+    """Every shipped dataset, then every published benchmark, with what is already in the
+    data folder."""
     root = data_root()
     infos = []
-    for name in available_datasets():
-        ds = load_dataset(name)
+    entries: list[DatasetConfig | BenchmarkConfig] = [load_dataset(n) for n in available_datasets()]
+    entries += [load_benchmark_config(n) for n in available_benchmarks()]
+    for ds in entries:
         fetched = sum((root / f.path).is_file() for f in ds.files)
         infos.append(DatasetInfo(ds, fetched))
     return infos
@@ -131,15 +146,16 @@ def content_sha256(path: Path) -> str:
 
 
 def fetch_dataset(name: str, say: Say = silent, progress: bool | None = None) -> list[Path]:
-    """Fetch every file of dataset ``name`` (a shipped dataset, or a dataset YAML that
-    lists ``files``) into the data folder (module docstring); return their paths. Nothing
-    is downloaded for a dataset that ships with the package.
+    """Fetch every file of dataset ``name`` (a shipped dataset or published benchmark, or
+    a dataset YAML that lists ``files``) into the data folder (module docstring); return
+    their paths. Nothing is downloaded for a dataset that ships with the package.
 
     Raises:
         FaseInputError: an unknown dataset, a failed, interrupted or corrupt download
             (naming the file, the source and what to do; no bad file is left in place).
     """
-    ds = load_dataset(name)
+    benchmark = name in available_benchmarks()
+    ds = load_benchmark_config(name) if benchmark else load_dataset(name)
     root = data_root()
     if not ds.files:
         say(f"{name} ships inside the package: nothing to fetch")

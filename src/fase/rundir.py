@@ -17,8 +17,8 @@ is the one place that spells the layout (no other module names an artefact file)
                    simulation_history.csv,per_area.npz}  policy_study.{csv,md}   Phase 5
       report/      report.html figures/ maps/
       serve/       incidents.sqlite                                        fase serve
-      leaderboard.{csv,md,json,png,pdf} runs.csv per_type_mae.csv           fase compare
-      models/<model>/<seed>/  explanations/<model>/
+      leaderboard.{csv,md,json,png,pdf} runs.csv per_type.csv              fase compare
+      level_confusion.csv tuning.csv models/<model>/<seed>/ explanations/<model>/
       summary.{json,md} rounds.csv clients.csv partition.csv global_weights.npz
       centralised/                                                         fase federated
 
@@ -287,8 +287,16 @@ class RunDir:
         return self.root / "runs.csv"
 
     @property
-    def per_type_mae(self) -> Path:
-        return self.root / "per_type_mae.csv"
+    def per_type_scores(self) -> Path:
+        return self.root / "per_type.csv"
+
+    @property
+    def level_confusion(self) -> Path:
+        return self.root / "level_confusion.csv"
+
+    @property
+    def tuning(self) -> Path:
+        return self.root / "tuning.csv"
 
     def model_fit(self, model: str, seed: int) -> RunDir:
         """Where one (model, seed) fit of a comparison keeps its checkpoints and log."""

@@ -242,9 +242,9 @@ def test_run_on_your_own_city_with_the_flags(city_yaml, tmp_path) -> None:
     )  # fmt: skip
     incidents = tmp_path / "incidents.csv"
     lat, lon = zip(*[cell_center(n)[::-1] for n in frame["node"]], strict=True)
-    pd.DataFrame(
-        {"CrimeDateTime": frame["time"], "Latitude": lat, "Longitude": lon}
-    ).to_csv(incidents, index=False, float_format="%.10f")
+    pd.DataFrame({"CrimeDateTime": frame["time"], "Latitude": lat, "Longitude": lon}).to_csv(
+        incidents, index=False, float_format="%.10f"
+    )
     config = yaml.safe_load(city_yaml.read_text()) | TINY_TRAINING
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))

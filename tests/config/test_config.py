@@ -77,3 +77,16 @@ def test_durations_convert_to_bins() -> None:
         bins_per("10h", "8h")
     with pytest.raises(FaseInputError):
         parse_duration("soon")
+
+
+@pytest.mark.parametrize("name", ["../datasets/chicago", "/etc/hostname", "quick.yaml", ""])
+def test_a_preset_is_a_shipped_name_never_a_path(name: str) -> None:
+    with pytest.raises(FaseInputError, match="unknown preset"):
+        load_config(preset=name or "  ")
+
+
+def test_a_dataset_name_never_reaches_outside_the_shipped_folder(tmp_path, monkeypatch) -> None:
+    """``../presets/quick`` is neither a shipped dataset nor a file next to the config."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FaseInputError, match=r"unknown dataset '\.\./presets/quick'"):
+        load_config(dataset="../presets/quick")

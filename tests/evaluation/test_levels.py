@@ -11,7 +11,7 @@ from scipy import stats
 from tests.forecasters.synthetic import spillover_city
 
 from fase.errors import FaseInputError
-from fase.evaluation.levels import RiskLevels, level_scores, per_type_mae
+from fase.evaluation.levels import RiskLevels, level_scores
 from fase.forecasters.scores import training_levels
 from fase.models.distributions import NegativeBinomial, Poisson
 
@@ -114,18 +114,3 @@ def test_level_scores_refuse_bad_levels() -> None:
         level_scores([1, 2], [1, 6])
     with pytest.raises(FaseInputError, match="pred_level"):
         level_scores([1, 2], [1, 2, 3])
-
-
-def test_per_type_mae_by_hand() -> None:
-    truth = np.zeros((2, 2, 3))
-    truth[0, 0] = [1, 0, 2]
-    truth[1, 1] = [0, 4, 0]
-    expected = np.full((2, 2, 3), 0.5)
-    # |errors| per type over 4 cells: A: 0.5 + 0.5·3 = 2; B: 3.5 + 0.5·3 = 5; C: 1.5 + 1.5 = 3
-    assert per_type_mae(truth, expected, ["A", "B", "C"]) == {
-        "A": pytest.approx(2 / 4),
-        "B": pytest.approx(5 / 4),
-        "C": pytest.approx(3 / 4),
-    }
-    with pytest.raises(FaseInputError, match="K = 2"):
-        per_type_mae(truth, expected, ["A", "B"])

@@ -16,13 +16,13 @@ from fase.forecasters.base import Forecaster
 from fase.forecasters.crimenet import CrimeNetForecaster, make_crimenet
 from fase.forecasters.data import ForecastData
 from fase.forecasters.dnn import DNNForecaster, make_dnn
-from fase.forecasters.gat_tcn import GATTCNForecaster, make_gat_tcn
+from fase.forecasters.gat_tcn import GATTCNForecaster, make_gat_tcn, make_gat_tcn_nb
 from fase.forecasters.neural import NeuralForecaster
 from fase.forecasters.registry import ForecasterSettings, create
 from fase.training.forecast import forecast_span
 
 BASELINES = ("historical_average", "seasonal_naive", "poisson_glm")
-GRAPH_MODELS = ("gat_tcn", "stgnn")
+GRAPH_MODELS = ("gat_tcn", "gat_tcn_nb", "stgnn")
 SHORT = TrainingConfig(
     window=32, stride=8, batch_size=16, epochs=30, early_stopping_patience=None, threads=1
 )
@@ -70,8 +70,10 @@ def test_factories_use_the_study_settings() -> None:
     for model in (dnn, crimenet):
         assert (model.family, model.objective) == ("neural", "mse")
         assert (model.training.objective, model.training.lr) == ("mse", 1e-3)
-    assert (gat.family, gat.objective, gat.training.objective) == ("graph", "nll", "nll")
-    assert gat.training.lr == 5e-3  # no study value: the comparison's
+    assert (gat.family, gat.objective, gat.training.objective) == ("graph", "mse", "mse")
+    assert gat.training.lr == 1e-3
+    nb = make_gat_tcn_nb(settings)
+    assert (nb.objective, nb.training.objective, nb.distribution) == ("nll", "nll", "nb")
     assert (dnn.hidden, dnn.layers, crimenet.hidden, gat.channels) == (128, 3, 128, 64)
     quick = ForecasterSettings(SHORT, quick=True)
     assert make_dnn(quick).hidden == make_crimenet(quick).hidden == 16
@@ -126,7 +128,7 @@ def test_crimenet_forecast_is_stable_in_its_warmup(
 def test_gat_tcn_predict_is_exact_one_step_ahead(
     city: ForecastData, fitted: dict[str, Forecaster]
 ) -> None:
-    model = fitted["gat_tcn"]
+    model = fitted["gat_tcn_nb"]
     assert model.warmup(model.module) == 15
     start, end = city.bounds("test")
     predicted = model.predict(city, start, end)

@@ -24,9 +24,9 @@ def module() -> CrimeNetLSTM:
     return CrimeNetLSTM(F, history_steps=P, hidden=8).eval()
 
 
-def test_history_steps_a_week_capped_at_a_day_of_hours() -> None:
-    assert crimenet_history_steps(24) == 24
-    assert crimenet_history_steps(1) == 7
+def test_history_steps_four_weeks_capped_at_a_week_of_hours() -> None:
+    assert crimenet_history_steps(1) == 28  # the study's four weeks at daily bins
+    assert crimenet_history_steps(24) == 168
 
 
 def test_parameter_count_is_the_study_lstm() -> None:
@@ -54,7 +54,7 @@ def test_each_area_is_its_own_sequence(module: CrimeNetLSTM) -> None:
     u = module.inputs(x, y_hist)
     for b, n in [(0, 0), (1, 2), (0, 1)]:
         states, _ = module.lstm(u[b, n].unsqueeze(1))  # (P + W, 1, H)
-        alone = torch.nn.functional.softplus(module.head(states[P:, 0]).squeeze(-1)) + 1e-6
+        alone = torch.nn.functional.softplus(module.head.linear(states[P:, 0]).squeeze(-1)) + 1e-6
         torch.testing.assert_close(mu[b, n], alone)
 
 

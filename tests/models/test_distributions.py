@@ -267,3 +267,45 @@ def test_count_distribution_factory() -> None:
     assert clamped.mean.item() == pytest.approx(1e-6)
     with pytest.raises(ValueError, match="unknown count distribution"):
         count_distribution("gaussian", params)
+
+
+def test_sum_of_independent_is_the_convolution_of_the_components() -> None:
+    """P(Y₁ + Y₂ + Y₃ = m) by brute force over every (y₁, y₂) against the direct
+    convolution; Poisson components sum to a Poisson."""
+    from fase.models.distributions import LevelCategorical, SumOfIndependent
+
+    mu = torch.tensor([[0.5, 1.2, 3.0], [0.1, 0.2, 0.3]], dtype=torch.float64)
+    theta = torch.tensor([[2.0, 0.7, 5.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    law = SumOfIndependent(NegativeBinomial(mu, theta))
+    for cell, total in ((0, 5), (1, 2)):
+        expected = 0.0
+        for a in range(total + 1):
+            for b in range(total + 1 - a):
+                c = total - a - b
+                p = [
+                    stats.nbinom.pmf(
+                        k,
+                        theta[cell, j].item(),
+                        theta[cell, j].item() / (theta[cell, j].item() + mu[cell, j].item()),
+                    )
+                    for j, k in enumerate((a, b, c))
+                ]
+                expected += p[0] * p[1] * p[2]
+        y = torch.zeros(2, dtype=torch.float64)
+        y[cell] = total
+        assert law.log_prob(y)[cell].exp().item() == pytest.approx(expected, rel=1e-10)
+    poisson_sum = SumOfIndependent(Poisson(mu))
+    y = torch.tensor([4.0, 0.0], dtype=torch.float64)
+    np.testing.assert_allclose(
+        poisson_sum.log_prob(y).numpy(), stats.poisson.logpmf([4, 0], mu.sum(dim=1).numpy())
+    )
+    torch.testing.assert_close(law.mean, mu.sum(dim=1))
+    torch.testing.assert_close(law.variance, (mu + mu**2 / theta).sum(dim=1))
+
+    levels = LevelCategorical(
+        torch.tensor([[0.0, 1.0, 2.0, 0.0, -1.0]]), torch.tensor([1, 2, 4, 7])
+    )
+    counts = torch.tensor([0.0, 1.0, 3.0, 6.0, 9.0]).reshape(-1, 1)
+    probs = torch.softmax(torch.tensor([0.0, 1.0, 2.0, 0.0, -1.0]), 0)
+    torch.testing.assert_close(levels.log_prob(counts).exp().squeeze(1), probs)
+    assert torch.isnan(levels.mean).all()

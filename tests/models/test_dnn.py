@@ -8,7 +8,7 @@ import torch
 from scipy.stats import poisson
 
 from fase.models import FeatureMLP
-from fase.models.dnn import MEAN_FLOOR
+from fase.models.heads import MEAN_FLOOR
 
 B, N, W, F = 2, 3, 5, 13
 
@@ -32,7 +32,8 @@ def test_output_is_softplus_of_the_relu_mlp_computed_by_hand() -> None:
     linears = [m for m in module.hidden if isinstance(m, torch.nn.Linear)]
     for linear in linears:
         h = np.maximum(h @ linear.weight.detach().numpy().T + linear.bias.detach().numpy(), 0)
-    raw = h @ module.output.weight.detach().numpy().T + module.output.bias.detach().numpy()
+    linear = module.output.linear
+    raw = h @ linear.weight.detach().numpy().T + linear.bias.detach().numpy()
     expected = np.log1p(np.exp(raw[..., 0])) + MEAN_FLOOR
     np.testing.assert_allclose(mu, expected, rtol=1e-5)
 
@@ -70,3 +71,20 @@ def test_scored_with_a_poisson_around_its_mean() -> None:
 def test_rejects_an_mlp_without_hidden_layers() -> None:
     with pytest.raises(ValueError, match="hidden layer"):
         FeatureMLP(F, layers=0)
+
+
+def test_per_type_outputs_and_level_logits() -> None:
+    """K outputs give K means per cell; the thresholds give five logits whose law scores
+    a count by its level (cross-entropy)."""
+    torch.manual_seed(3)
+    x = torch.randn(B, N, W, F)
+    per_type = FeatureMLP(F, hidden=8, outputs=3).eval()(x, torch.zeros(B, N, W))
+    assert per_type["mu"].shape == (B, N, W, 3) and bool((per_type["mu"] > 0).all())
+    classifier = FeatureMLP(F, hidden=8, level_thresholds=[1, 2, 4, 7]).eval()
+    logits = classifier(x, torch.zeros(B, N, W))["logits"]
+    assert logits.shape == (B, N, W, 5)
+    law = classifier.distribution({"logits": logits})
+    counts = torch.tensor([0.0, 1.0, 3.0, 6.0, 9.0]).reshape(5, 1, 1, 1)
+    levels = [0, 1, 2, 3, 4]  # level − 1 of each count
+    expected = torch.log_softmax(logits, -1)[..., levels].permute(3, 0, 1, 2)
+    torch.testing.assert_close(law.log_prob(counts), expected)

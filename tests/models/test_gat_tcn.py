@@ -24,7 +24,7 @@ def path_graph(n: int) -> np.ndarray:
 
 def _module(n: int = 4, channels: int = 8, heads: int = 2, seed: int = 0) -> GATTCN:
     torch.manual_seed(seed)
-    return GATTCN(F, attention_edges(path_graph(n)), n, channels, heads).eval()
+    return GATTCN(F, attention_edges(path_graph(n)), n, channels, heads, distribution="nb").eval()
 
 
 def _inputs(b: int, n: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,8 +48,24 @@ def test_parameter_count() -> None:
     c, k, f = 64, 4, 13
     expected = (f + 1) * c + c + k * (4 * c * c + 2 * c) + (c * c + 3 * c) + (c * c + c + 2 * c + 2)
     assert expected == 75_586
-    module = GATTCN(f, attention_edges(path_graph(77)), 77)
+    module = GATTCN(f, attention_edges(path_graph(77)), 77, distribution="nb")
     assert sum(p.numel() for p in module.parameters()) == expected
+    study = GATTCN(f, attention_edges(path_graph(77)), 77)  # the mean alone: one head less
+    assert sum(p.numel() for p in study.parameters()) == expected - (c + 1)
+
+
+def test_attention_comes_before_the_temporal_convolutions() -> None:
+    """ŷ = f_TCN(f_GAT(X)): the forward pass is the formula of the module docstring."""
+    module = _module(n=5)
+    x, y_hist = _inputs(2, 5, 6, seed=7)
+    h0 = module.inputs(x, y_hist)
+    h = h0 + module.attend(h0)
+    for block in module.temporal:
+        h = h + block(h)
+    by_hand = module.head(h)
+    out = module(x, y_hist)
+    for name in ("mu", "theta"):
+        torch.testing.assert_close(out[name], by_hand[name])
 
 
 def test_batched_attention_equals_one_graph_at_a_time() -> None:

@@ -1,67 +1,20 @@
 """The report renders in headless Chromium: no console errors, every section, a screenshot.
 
-Chromium is Debian's ``chromium`` package; the session fixture installs it with apt-get
-when it is missing and skips only if that is impossible (no root, no package source).
+Chromium is Debian's ``chromium`` package, installed by the documented set-up; without it
+these tests are skipped (:mod:`tests.helpers.browser`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
+from tests.helpers.browser import run_chromium
 
 from fase.report.build import SECTION_TITLES
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
 FIGURE_ORANGE = (0xD5, 0x5E, 0x00)  # validation-loss and minority lines; not used by the page CSS
-
-
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(
-        ["apt-get", *args], capture_output=True, text=True, env=env, timeout=900, check=False
-    )
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Path of the ``chromium`` binary, installed with apt-get if needed."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if shutil.which("apt-get") is None:
-        pytest.skip("chromium is not installed and apt-get is not available to install it")
-    result = _apt("install", "-y", "chromium")
-    if result.returncode != 0:
-        _apt("update")
-        result = _apt("install", "-y", "chromium")
-    found = shutil.which("chromium")
-    if found is None:
-        reason = (result.stderr or result.stdout).strip().splitlines()[-1:]
-        pytest.skip(f"chromium could not be installed with apt-get: {reason}")
-    return found
-
-
-def run_chromium(
-    binary: str, profile: Path, page: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    command = [binary, *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
 def test_report_renders_without_console_errors(
@@ -73,7 +26,7 @@ def test_report_renders_without_console_errors(
     result = run_chromium(
         chromium,
         tmp_path / "profile",
-        page,
+        page.as_uri(),
         "--enable-logging=stderr",
         "--v=0",
         "--window-size=1280,2000",
@@ -100,7 +53,7 @@ def test_dom_has_every_section_and_image(
 ) -> None:
     run_dir, source = full_report
     result = run_chromium(
-        chromium, tmp_path / "profile", run_dir / "report" / "report.html", "--dump-dom"
+        chromium, tmp_path / "profile", (run_dir / "report" / "report.html").as_uri(), "--dump-dom"
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout

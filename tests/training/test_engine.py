@@ -257,3 +257,27 @@ def test_a_validation_loss_that_is_never_finite_is_reported(tmp_path: Path) -> N
             out_dir=tmp_path,
             progress=False,
         )
+
+
+def test_piped_output_shows_one_plain_line_per_epoch(tmp_path: Path, capsys) -> None:
+    """Without a terminal (pytest captures stderr) the default progress is one plain
+    line per epoch with the epoch's losses; ``progress=False`` prints nothing."""
+    config = tiny_training(epochs=3, early_stopping_patience=None)
+    x, y = synthetic_series()
+    model = tiny_model()
+    result = fit(
+        model, CountSeries(x, y, model.history_steps), tiny_windows(config), config,
+        seed=3, out_dir=tmp_path / "piped",
+    )  # fmt: skip
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("training")]
+    assert len(lines) == 3
+    last = result.state.log[-1]
+    assert lines[-1] == (
+        f"training epoch 3/3: train {last['train_loss']:.4f}, val {last['val_loss']:.4f}, "
+        f"lr {last['lr']:.1e}"
+    )
+    fit(
+        tiny_model(), CountSeries(x, y, model.history_steps), tiny_windows(config), config,
+        seed=3, out_dir=tmp_path / "quiet", progress=False,
+    )  # fmt: skip
+    assert "training epoch" not in capsys.readouterr().err

@@ -36,15 +36,15 @@ def compare_command(
     epochs: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Training epochs of the neural models (default 6: compare.budget)."
+            min=1, help="Training epochs of the neural models (default 15: compare.budget)."
         ),
     ] = None,
     explain: Annotated[
         bool | None,
         typer.Option(
             "--explain/--no-explain",
-            help="Integrated-Gradients attributions of every neural model, first seed "
-            "(default: compare.explain).",
+            help="Integrated-Gradients and SHAP attributions of every neural model, first "
+            "seed (default: compare.explain).",
         ),
     ] = None,
     workers: Annotated[
@@ -53,6 +53,28 @@ def compare_command(
             min=1,
             help="Processes (one torch thread each) sharing the fits (default: training.threads; "
             "1: one process with training.threads threads).",
+        ),
+    ] = None,
+    bin: Annotated[
+        str | None,
+        typer.Option(
+            "--bin",
+            help="Time bin of the comparison, e.g. 1D or 1h (default: compare.bin, daily).",
+        ),
+    ] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune",
+            help="Grid search per model on the validation split first (compare.tuning).",
+        ),
+    ] = False,
+    benchmark: Annotated[
+        str | None,
+        typer.Option(
+            "--benchmark",
+            help="A published benchmark instead of a city (hagen-la, hagen-chicago, sthsl-chi, "
+            "sthsl-nyc; fetch it first with `fase datasets fetch NAME`).",
         ),
     ] = None,
     list_models: Annotated[
@@ -78,12 +100,23 @@ def compare_command(
         for name in available_models():
             typer.echo(name if name in ranked else f"{name} (not in 'all': the run's own FASE)")
         return
-    chosen = (
-        compared_models()
-        if models == "all"
-        else [m.strip() for m in models.split(",") if m.strip()]
-    )
+    every = models == "all"
+    chosen = compared_models() if every else [m.strip() for m in models.split(",") if m.strip()]
     require_models(chosen)
+    if benchmark is not None:
+        _refuse_with_benchmark(
+            dataset=dataset,
+            incidents=incidents,
+            polygons=polygons,
+            demographics=demographics,
+            bin=bin,
+            tune=tune,
+            explain=explain,
+        )
+        _compare_benchmark(
+            benchmark, chosen, seeds, quick, epochs, workers, preset, config, seed, out
+        )
+        return
     cfg = build_config(
         dataset, preset, config, seed, {}, files=CityFiles(incidents, polygons, demographics)
     )
@@ -103,8 +136,64 @@ def compare_command(
         epochs=epochs,
         explain=explain,
         workers=workers,
+        bin=bin,
+        tune_first=tune,
+        optional_study_models=every,
         say=lambda msg: console.print(f"  {msg}"),
     )
     board = RunDir(out_dir).leaderboard_md
     typer.echo(board.read_text(encoding="utf-8"))
     typer.echo(f"leaderboard: {board} ({len(result.leaderboard)} models)")
+
+
+def _refuse_with_benchmark(**options: object) -> None:
+    """A benchmark brings its own data, bins and protocol: refuse the options that would
+    not take effect."""
+    given = [name for name, value in options.items() if value not in (None, False)]
+    if given:
+        from fase.errors import FaseInputError
+
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise FaseInputError(
+            "--benchmark", f"{flags} do not apply to a benchmark (it brings its own data)"
+        )
+
+
+def _compare_benchmark(
+    name: str,
+    chosen: list[str],
+    seeds: int | None,
+    quick: bool,
+    epochs: int | None,
+    workers: int | None,
+    preset: str | None,
+    config: Path | None,
+    seed: int | None,
+    out: Path | None,
+) -> None:
+    from fase.config.loader import available_benchmarks
+    from fase.errors import FaseInputError
+    from fase.phases.benchmark import run_benchmark
+
+    if name not in available_benchmarks():
+        raise FaseInputError(
+            "--benchmark", f"unknown benchmark {name!r}", f"choose from {available_benchmarks()}"
+        )
+    cfg = build_config(None, preset, config, seed, {})
+    out_dir = out if out is not None else new_run_dir(root=f"runs/compare-{name}")
+    console = Console(stderr=True)
+    console.print(f"[bold]fase compare --benchmark {name}[/bold] → {out_dir}")
+    result = run_benchmark(
+        cfg,
+        name,
+        out_dir,
+        chosen,
+        seeds,
+        quick=quick,
+        epochs=epochs,
+        workers=workers,
+        say=lambda msg: console.print(f"  {msg}"),
+    )
+    board = RunDir(out_dir).leaderboard_md
+    typer.echo(board.read_text(encoding="utf-8"))
+    typer.echo(f"leaderboard: {board} ({len(result.leaderboard)} rows)")

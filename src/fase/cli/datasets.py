@@ -16,7 +16,9 @@ def list_command() -> None:
 
     console = Console()
     infos = list_datasets()
-    table = Table(title="Datasets (fase run --dataset NAME)")
+    table = Table(
+        title="Datasets (fase run --dataset NAME; benchmarks: fase compare --benchmark NAME)"
+    )
     for column in ("name", "city", "period", "resolution", "size", "licence", "status"):
         table.add_column(column, overflow="fold")
     for info in infos:
@@ -58,6 +60,8 @@ def fetch_command(
     """Download a dataset's files from their public upstream sources (or the mirror),
     verify their checksums and keep them in the data folder. Resumes a broken download."""
     from fase.catalog import fetch_dataset
+    from fase.config.loader import available_benchmarks
 
     paths = fetch_dataset(name, say=typer.echo, progress=progress)
-    typer.echo(f"{name}: {len(paths)} file(s) ready; run it with `fase run --dataset {name}`")
+    command = "compare --benchmark" if name in available_benchmarks() else "run --dataset"
+    typer.echo(f"{name}: {len(paths)} file(s) ready; run it with `fase {command} {name}`")

@@ -108,7 +108,7 @@ def federated_command(
         raise FaseInputError(option, error["msg"]) from None
     if mu is not None and settings.strategy != "fedprox":
         raise FaseInputError("--mu", "applies to --strategy fedprox only", "leave --mu out")
-    require_models([settings.model], "--model")
+    require_models([settings.model], "--model", deployable=True)
     neural_forecaster(LocalSetup(settings.model, forecaster_settings(cfg), cfg.seed))
     cfg = cfg.model_copy(update={"federated": settings})
     out_dir = out if out is not None else new_run_dir(root="runs/federated")

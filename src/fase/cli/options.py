@@ -108,11 +108,11 @@ def build_config(
     if seed is not None:
         overrides = {**overrides, "seed": seed}
     if model is not None:
-        require_models([model], "--model")
+        require_models([model], "--model", deployable=True)
         overrides = {**overrides, "forecaster": model}
     city = files.overrides()
     if city:
         overrides = {**overrides, "dataset": city}
     cfg = load_config(dataset=dataset, preset=preset, config_path=config, overrides=overrides)
-    require_models([cfg.forecaster], "forecaster")
+    require_models([cfg.forecaster], "forecaster", deployable=True)
     return resolve_dataset(cfg)

@@ -96,7 +96,7 @@ def simulate_command(
     from fase.runtime import configure_threads
 
     if model is not None:
-        require_models([model], "--model")
+        require_models([model], "--model", deployable=True)
     run = SimulationRun.load(run_dir)
     cfg = run.trained.cfg
     configure_threads(threads or cfg.training.threads)

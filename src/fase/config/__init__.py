@@ -9,7 +9,7 @@ Presets are data (``fase/presets/*.yaml``); datasets are data
 ``default`` holds the corrected choices listed in ``docs/deviations.md``.
 """
 
-from fase.config.compare import CompareConfig, FederatedConfig, TrainingBudget
+from fase.config.compare import CompareConfig, FederatedConfig, TrainingBudget, TuningConfig
 from fase.config.dataset import (
     AreaSource,
     BBox,
@@ -41,6 +41,7 @@ __all__ = [
     "RunConfig",
     "Territory",
     "TrainingBudget",
+    "TuningConfig",
     "available_datasets",
     "available_presets",
     "bins_per",

@@ -224,3 +224,23 @@ class DatasetConfig(Strict):
                 f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
             ) from exc
         return value
+
+
+class BenchmarkConfig(Strict):
+    """A published benchmark (``kind: benchmark`` in ``fase/datasets/NAME.yaml``): tensors
+    fetched exactly as their authors published them and read by
+    :mod:`fase.data.benchmarks` (``fase compare --benchmark NAME``), not by the incident
+    pipeline, so it has no incidents, areas, demographics or time zone.
+
+    ``period``: the span, in words, for ``fase datasets list``; ``files``: what
+    ``fase datasets fetch NAME`` downloads (:class:`DataFile`).
+    """
+
+    kind: Literal["benchmark"]
+    name: str
+    city: str = ""
+    description: str = ""
+    period: str = ""
+    provenance: tuple[str, ...] = ()
+    licence: str = ""
+    files: tuple[DataFile, ...] = ()

@@ -21,7 +21,7 @@ import platformdirs
 import yaml
 from pydantic import ValidationError
 
-from fase.config.dataset import DatasetConfig
+from fase.config.dataset import BenchmarkConfig, DatasetConfig
 from fase.config.method import RunConfig
 from fase.errors import FaseInputError
 
@@ -38,8 +38,41 @@ def available_presets() -> list[str]:
 
 
 def available_datasets() -> list[str]:
-    """Names of the shipped dataset definitions."""
-    return sorted(p.stem for p in DATASET_DIR.glob("*.yaml"))
+    """Names of the shipped city dataset definitions (not the published benchmarks)."""
+    return sorted(p.stem for p in DATASET_DIR.glob("*.yaml") if not _is_benchmark(p))
+
+
+def available_benchmarks() -> list[str]:
+    """Names of the shipped published benchmarks (``kind: benchmark``)."""
+    return sorted(p.stem for p in DATASET_DIR.glob("*.yaml") if _is_benchmark(p))
+
+
+def _is_benchmark(path: Path) -> bool:
+    """Whether the dataset YAML ``path`` declares ``kind: benchmark``."""
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(content, dict) and content.get("kind") == "benchmark"
+
+
+def load_benchmark_config(name: str) -> BenchmarkConfig:
+    """The catalog entry of the shipped benchmark ``name`` (its files, sources, checksums)."""
+    if name not in available_benchmarks():
+        raise FaseInputError(
+            "benchmark",
+            f"unknown benchmark {name!r}",
+            f"shipped benchmarks: {', '.join(available_benchmarks())}",
+        )
+    path = DATASET_DIR / f"{name}.yaml"
+    data = _read_yaml(path)
+    data["provenance"] = [resolve_path(p, path.parent) for p in data.get("provenance", [])]
+    try:
+        return BenchmarkConfig.model_validate(data)
+    except ValidationError as exc:
+        raise FaseInputError(
+            f"datasets/{name}.yaml", f"invalid benchmark: {_format_validation_error(exc)}"
+        ) from exc
 
 
 def data_root() -> Path:
@@ -106,8 +139,14 @@ def _load_dataset(
 ) -> dict[str, Any]:
     """A dataset given by name, by YAML path, or inline (optionally ``base: NAME`` + overrides)."""
     if isinstance(spec, str):
-        named = DATASET_DIR / f"{spec}.yaml"
-        path = named if named.is_file() else (relative_to / spec)
+        shipped = DATASET_DIR.glob("*.yaml")
+        path = next((p for p in shipped if p.stem == spec), relative_to / spec)  # name or path
+        if path.parent == DATASET_DIR and _is_benchmark(path):
+            raise FaseInputError(
+                source,
+                f"{spec!r} is a published benchmark, not a city dataset",
+                f"run it with `fase compare --benchmark {spec}`",
+            )
         if not path.is_file():
             raise FaseInputError(
                 source,
@@ -158,7 +197,7 @@ def _load_preset(path: Path) -> dict[str, Any]:
     if base is None:
         return data
     base_file = PRESET_DIR / f"{base}.yaml"
-    if not base_file.is_file() or base_file == path:
+    if base not in available_presets() or base_file == path:
         raise FaseInputError(path, f"unknown base preset {base!r}")
     return deep_merge(_load_preset(base_file), data)
 
@@ -200,7 +239,7 @@ def load_config(
     preset_name = preset or user.pop("preset", None) or "default"
     user.pop("preset", None)
     preset_file = PRESET_DIR / f"{preset_name}.yaml"
-    if not preset_file.is_file():
+    if preset_name not in available_presets():  # a name, never a path
         raise FaseInputError(
             source,
             f"unknown preset {preset_name!r}",

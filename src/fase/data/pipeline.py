@@ -8,6 +8,7 @@ incident of duplicate detection (``docs/scale.md``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,6 +119,26 @@ def count_matrix(
     )
 
 
+def assigned_batches(
+    stream: IncidentStream,
+    areas: Areas,
+    grid: BinGrid,
+    predicate: str,
+    nearest_max_m: float,
+) -> Iterator[tuple[pd.DataFrame, JoinResult, np.ndarray]]:
+    """Each cleaned batch of ``stream`` with its area join (``found.node``: node per
+    incident, −1 unassigned) and its bin per incident (−1 outside ``grid``)."""
+    for batch in stream:
+        lon, lat = batch["lon"].to_numpy(), batch["lat"].to_numpy()
+        found = assign_points(lon, lat, areas, predicate, nearest_max_m)  # type: ignore[arg-type]
+        yield batch, found, grid.assign(batch["time"])
+
+
+def join_radius(cfg: RunConfig) -> float:
+    """The nearest-area fallback's radius in metres (0: no fallback)."""
+    return cfg.dataset.areas.nearest_max_m if cfg.data.nearest_fallback else 0.0
+
+
 def count_incidents(
     stream: IncidentStream,
     areas: Areas,
@@ -137,11 +158,8 @@ def count_incidents(
     y_types = np.zeros((n, t, len(CATEGORIES)), dtype=np.int32) if by_type else None
     present = np.zeros(len(CATEGORIES), dtype=bool)
     join = JoinCounts()
-    for batch in stream:
-        lon, lat = batch["lon"].to_numpy(), batch["lat"].to_numpy()
-        found = assign_points(lon, lat, areas, predicate, nearest_max_m)  # type: ignore[arg-type]
+    for batch, found, bins in assigned_batches(stream, areas, grid, predicate, nearest_max_m):
         join.add(found)
-        bins = grid.assign(batch["time"])
         y += count_matrix(found.node, bins, n, t)
         if y_types is not None:
             codes, names = categorise(batch["crime_type"])
@@ -170,7 +188,7 @@ def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
     areas = load_areas(ds.areas, ds.bbox)
     say("reading, assigning and binning incidents")
     grid = make_grid(ds.calendar.start, ds.calendar.end, width, ds.timezone)
-    radius = ds.areas.nearest_max_m if method.nearest_fallback else 0.0
+    radius = join_radius(cfg)
     counts = count_incidents(
         stream, areas, grid, method.join_predicate, radius, method.crime_type_channels
     )
@@ -259,8 +277,7 @@ def data_warnings(demographics: Demographics, y: np.ndarray) -> list[str]:
     """What makes the data unfit for part of the audit, in plain words: a demographic
     feature without data, a fairness group without areas or without incidents."""
     warnings = [
-        f"demographic feature {feature} has no data ({why}): it is a constant 0 in the "
-        "features"
+        f"demographic feature {feature} has no data ({why}): it is a constant 0 in the features"
         for feature, why in demographics.report["features_without_data"].items()
     ]
     method = demographics.report

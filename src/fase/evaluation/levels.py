@@ -1,4 +1,4 @@
-"""The study's targets beyond counts: crime risk levels 1–5 and per-category counts.
+"""The study's classification target: crime risk levels 1–5 from counts.
 
 Risk levels (:class:`RiskLevels`)
 ---------------------------------
@@ -34,7 +34,6 @@ the predicted levels; Micro-F1 of single-label classes equals accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +41,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from fase.errors import FaseInputError
-from fase.models.distributions import CountDistribution
+from fase.models.distributions import CountDistribution, LevelCategorical
 
 N_LEVELS = 5
 LEVELS = np.arange(1, N_LEVELS + 1)
@@ -87,8 +86,12 @@ class RiskLevels:
     def probabilities(self, distribution: CountDistribution) -> np.ndarray:
         """P(level = k) for k = 1…5, shape (5, *batch) float64, from the pmf.
 
-        P(level k) = F(τₖ − 1) − F(τₖ₋₁ − 1), with F the CDF, F(−1) = 0, F(τ₅ − 1) = 1.
+        P(level k) = F(τₖ − 1) − F(τₖ₋₁ − 1), with F the CDF, F(−1) = 0, F(τ₅ − 1) = 1;
+        a risk-level classifier's (:class:`LevelCategorical`) softmax as it is.
         """
+        if isinstance(distribution, LevelCategorical):
+            levels = distribution.level_probabilities().detach().cpu().double().numpy()
+            return np.moveaxis(levels, -1, 0)
         mean = distribution.mean.detach()
         support = torch.arange(int(self.thresholds[-1]), dtype=mean.dtype, device=mean.device)
         support = support.reshape(-1, *([1] * mean.ndim))
@@ -131,29 +134,3 @@ def level_scores(y_level: np.ndarray, pred_level: np.ndarray) -> dict[str, float
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
         "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0)),
     }
-
-
-def per_type_mae(
-    y_types_true: np.ndarray, expected: np.ndarray, type_names: Sequence[str]
-) -> dict[str, float]:
-    """MAE of the expected count of each crime category, mean |E[Yₖ] − yₖ| over cells.
-
-    Args:
-        y_types_true: (T, N, K) observed counts per category.
-        expected: (T, N, K) predicted expected counts per category.
-        type_names: the K category names (``ForecastData.type_names``).
-    Returns:
-        category name → MAE (incidents per bin).
-    """
-    truth = np.asarray(y_types_true, dtype=np.float64)
-    predicted = np.asarray(expected, dtype=np.float64)
-    if truth.ndim != 3 or truth.shape != predicted.shape or truth.shape[2] != len(type_names):
-        raise FaseInputError(
-            "expected",
-            f"need y_types_true and expected (T, N, K) with K = {len(type_names)}, "
-            f"got {truth.shape} and {predicted.shape}",
-        )
-    if not np.all(np.isfinite(predicted)):
-        raise FaseInputError("expected", "values must be finite (found NaN or ±inf)")
-    errors = np.abs(predicted - truth).mean(axis=(0, 1))
-    return {name: float(error) for name, error in zip(type_names, errors, strict=True)}

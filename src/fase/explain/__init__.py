@@ -1,4 +1,5 @@
-"""Explanations of forecasts: Integrated-Gradients feature attributions and their figures."""
+"""Explanations of forecasts: Integrated-Gradients attributions and SHAP values (expected
+gradients) of the features, their figures and tables."""
 
 from fase.explain.attributions import (
     Attribution,
@@ -7,11 +8,13 @@ from fase.explain.attributions import (
     integrated_gradients,
     training_baseline,
 )
-from fase.explain.forecaster import explain_forecaster, write_explanation
+from fase.explain.forecaster import explain_forecaster, shap_forecaster, write_explanation
 from fase.explain.plots import area_heatmap, feature_summary, save_attribution_figures
+from fase.explain.shapley import ShapleyValues, shapley_values
 
 __all__ = [
     "Attribution",
+    "ShapleyValues",
     "area_heatmap",
     "expected_count_readout",
     "explain_forecaster",
@@ -19,6 +22,8 @@ __all__ = [
     "feature_summary",
     "integrated_gradients",
     "save_attribution_figures",
+    "shap_forecaster",
+    "shapley_values",
     "training_baseline",
     "write_explanation",
 ]

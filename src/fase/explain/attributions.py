@@ -67,15 +67,25 @@ class Attribution:
         return np.abs(self.values).mean(axis=(0, 2))
 
 
+def total_expected_count(
+    expected: Tensor, area: int | None = None, positions: slice = slice(None)
+) -> Tensor:
+    """(B,) sum of an expected count (B, N, W, …) over ``area`` (None: all), forecast
+    ``positions`` and every trailing axis (the crime types of a per-type network)."""
+    chosen = expected if area is None else expected[:, area : area + 1]
+    chosen = chosen[:, :, positions]
+    return chosen.sum(dim=tuple(range(1, chosen.ndim)))
+
+
 def expected_count_readout(
     module: nn.Module, area: int | None = None, positions: slice = slice(None)
 ) -> Callable[[Tensor, Tensor], Tensor]:
-    """f(x, y_hist) → (B,): E[Y] of ``module`` summed over ``area`` (None: all), ``positions``."""
+    """f(x, y_hist) → (B,): E[Y] of ``module`` summed over ``area`` (None: all),
+    ``positions`` and the crime types (:func:`total_expected_count`)."""
 
     def readout(x: Tensor, y_hist: Tensor) -> Tensor:
-        expected = module.distribution(module(x, y_hist)).mean  # (B, N, W)
-        chosen = expected if area is None else expected[:, area : area + 1]
-        return chosen[:, :, positions].sum(dim=(1, 2))
+        expected = module.distribution(module(x, y_hist)).mean  # (B, N, W) or (B, N, W, K)
+        return total_expected_count(expected, area, positions)
 
     return readout
 

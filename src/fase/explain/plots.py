@@ -37,6 +37,10 @@ def feature_summary(importance: np.ndarray, feature_names: Sequence[str]) -> Fig
     return figure
 
 
+LABEL_CHARS = 40
+"""Feature labels longer than this are cut (the one-hot columns of the study's inputs)."""
+
+
 @styled
 def area_heatmap(
     importance: np.ndarray, feature_names: Sequence[str], area_names: Sequence[str]
@@ -49,9 +53,17 @@ def area_heatmap(
             "importance",
             f"need shape ({len(area_names)}, {len(feature_names)}), got {values.shape}",
         )
-    figure, axes = new_figure(width=7.0, height=0.14 * len(area_names) + 2.2)
+    labels = [
+        name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+        for name in feature_names
+    ]
+    width = max(7.0, 0.16 * len(labels) + 3.0)  # room for every feature's label
+    label_size = 8 if len(labels) <= 20 else 6
+    longest = max(len(label) for label in labels)
+    height = 0.14 * len(area_names) + 2.2 + 0.05 * longest
+    figure, axes = new_figure(width=width, height=max(height, 0.3 * len(area_names) + 2.2))
     image = axes.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest")
-    axes.set_xticks(np.arange(len(feature_names)), feature_names, rotation=60, ha="right")
+    axes.set_xticks(np.arange(len(labels)), labels, rotation=60, ha="right", fontsize=label_size)
     axes.set_yticks(np.arange(len(area_names)), area_names, fontsize=6)
     axes.set_ylabel("area")
     axes.grid(visible=False)

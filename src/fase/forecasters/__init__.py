@@ -18,6 +18,7 @@ from fase.forecasters.registry import (
     available_models,
     compared_models,
     create,
+    deployable_models,
     register,
     require_models,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "available_models",
     "compared_models",
     "create",
+    "deployable_models",
     "forecaster_settings",
     "register",
     "require_models",

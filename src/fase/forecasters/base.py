@@ -145,6 +145,11 @@ class Forecaster(ABC):
     name: ClassVar[str]
     family: ClassVar[Family]
     objective: ClassVar[Objective] = "nll"
+    task: str = "counts"
+    """``counts`` (a count distribution) or ``levels`` (a risk-level classifier)."""
+    inputs: ClassVar[str] = "area"
+    """``area``: the area features of :class:`ForecastData`; ``study``: the model-zoo
+    study's incident-level representation (:mod:`fase.data.study_features`)."""
 
     # -- fitting and scoring on a city's data -----------------------------------------
     @abstractmethod

@@ -7,7 +7,7 @@ with the training-split statistics). Arrays are node-major like :class:`fase.dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +81,21 @@ class ForecastData:
         if split not in self.split:
             raise FaseInputError("split", f"unknown split {split!r}", f"use one of {SPLITS}")
         return self.split[split]
+
+    def with_features(self, x: np.ndarray, names: list[str]) -> ForecastData:
+        """The same city and counts with other model inputs ``x`` (N, T, F') float32."""
+        if x.shape[:2] != self.y.shape or x.shape[2] != len(names):
+            raise FaseInputError(
+                "features", f"need (N, T, F') = {self.y.shape} × {len(names)}, got {x.shape}"
+            )
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return replace(self, x=x, x_raw=x, feature_names=list(names))
+
+    def crime_type(self, k: int) -> ForecastData:
+        """The same city with crime type ``k``'s counts as the counts (no type channels)."""
+        if self.y_types is None:
+            raise FaseInputError("data", "has no crime-type channels")
+        return replace(self, y=np.ascontiguousarray(self.y_types[:, :, k]), y_types=None)
 
     def season_index(self) -> np.ndarray:
         """(T,) int64 position of each bin in the weekly season, 0 … bins_per_week − 1."""

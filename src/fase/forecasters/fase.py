@@ -57,6 +57,7 @@ class FASEForecaster(NeuralForecaster):
             self.model_config,
             num_features=data.num_features,
             hawkes_window_bins=self.model_config.hawkes_window_bins(data.bin_width),
+            outputs=self.head(data)["outputs"],
         )
 
     def warmup(self, module: nn.Module) -> int:

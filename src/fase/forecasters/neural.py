@@ -7,6 +7,18 @@ A neural model is a subclass that says how to build its network from the data
 (:meth:`NeuralForecaster.warmup`); training, early stopping, checkpoints, forecasting,
 retraining inside the feedback simulator and persistence are shared.
 
+What a network forecasts (``target``):
+
+* ``total``: the count of every area-bin (what allocation, the simulator and the service use);
+* ``types``: the K crime-type counts jointly (one output per type, :meth:`head` gives
+  ``outputs`` = K), trained on the per-type counts; its predictive law of the total is
+  the sum of the types' (:class:`~fase.models.distributions.SumOfIndependent`);
+* ``levels``: the risk level 1–5 of the total (five logits, trained with cross-entropy;
+  :class:`~fase.models.distributions.LevelCategorical`), with the thresholds of
+  :class:`~fase.evaluation.levels.RiskLevels` fitted on the training counts.
+
+Only ``total`` models deploy (``forecast``/``retrain``); the others are for ``fase compare``.
+
 Randomness: :meth:`~NeuralForecaster.fit` builds and trains the network inside
 :func:`fase.runtime.torch_seeded` with the fit's seed (weights and dropout), the
 minibatch order from a generator seeded alike. Retraining (:meth:`~NeuralForecaster.retrain`)
@@ -23,16 +35,17 @@ from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import torch
 from torch import nn
 
 from fase.config.training import TrainingConfig
+from fase.evaluation.levels import RiskLevels
 from fase.forecasters.base import FitReport, Forecaster, ForecastRequest, TrainingRequest
 from fase.forecasters.data import ForecastData
-from fase.models.distributions import CountDistribution
+from fase.models.distributions import CountDistribution, SumOfIndependent
 from fase.rundir import RunDir
 from fase.runtime import torch_seeded
 from fase.training.checkpoint import TrainingState, load_checkpoint
@@ -41,6 +54,7 @@ from fase.training.forecast import SpanForecast, forecast_span
 from fase.training.windows import CountSeries, split_windows
 
 RETRAIN_SEED_STRIDE = 1_000_003
+Target = Literal["total", "types", "levels"]
 
 
 class NeuralForecaster(Forecaster):
@@ -55,8 +69,10 @@ class NeuralForecaster(Forecaster):
             :meth:`fit` (``training.test_checkpoint``).
     """
 
-    def __init__(self, training: TrainingConfig) -> None:
+    def __init__(self, training: TrainingConfig, target: Target = "total") -> None:
         self.training = training
+        self.target = target
+        self.task = "levels" if target == "levels" else "counts"
         self.module: nn.Module | None = None
         self.network: nn.Module | None = None
         self.best_weights: dict[str, torch.Tensor] | None = None
@@ -72,6 +88,27 @@ class NeuralForecaster(Forecaster):
     @abstractmethod
     def warmup(self, module: nn.Module) -> int:
         """Bins of context before a forecast span that make it exact (receptive field − 1)."""
+
+    def head(self, data: ForecastData) -> dict[str, Any]:
+        """The output keywords of the network for ``data`` and :attr:`target`:
+        ``outputs`` (K crime types, or 1) and ``level_thresholds`` (levels only)."""
+        if self.target == "types":
+            if data.y_types is None:
+                raise ValueError(f"{self.name}: the data have no crime-type channels")
+            return {"outputs": len(data.type_names), "level_thresholds": None}
+        if self.target == "levels":
+            start, end = data.bounds("train")
+            thresholds = RiskLevels.fit(data.y[:, start:end]).thresholds
+            return {"outputs": 1, "level_thresholds": [int(t) for t in thresholds]}
+        return {"outputs": 1, "level_thresholds": None}
+
+    def for_crime_types(self) -> Self:
+        """This model forecasting every crime type jointly (a level classifier stays one)."""
+        if self.target == "levels":
+            return self
+        twin = copy.copy(self)
+        twin.target = "types"
+        return twin
 
     def place(self, module: nn.Module) -> nn.Module:
         """The network that trains and forecasts ``module`` (default: ``module`` itself)."""
@@ -98,7 +135,14 @@ class NeuralForecaster(Forecaster):
         return self.warmup(self.module)
 
     def _series(self, data: ForecastData) -> CountSeries:
-        return CountSeries(data.x, data.y.astype("float32"), self.history_steps)
+        targets = data.y_types if self.target == "types" else None
+        return CountSeries(data.x, data.y.astype("float32"), self.history_steps, targets)
+
+    def require_deployable(self) -> None:
+        """Raise unless the network forecasts the total count (what deployments use)."""
+        if self.target != "total":
+            what = "crime types" if self.target == "types" else "risk levels"
+            raise ValueError(f"{self.name} forecasts {what}, not the total count: not deployable")
 
     # -- fitting and scoring ----------------------------------------------------------
     def fit(
@@ -142,7 +186,8 @@ class NeuralForecaster(Forecaster):
     def predict(self, data: ForecastData, start: int, end: int) -> CountDistribution:
         forecast = self._forecast_data(data, start, end)
         params = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in forecast.params.items()}
-        return self.module.distribution(params)
+        law = self.module.distribution(params)
+        return SumOfIndependent(law) if self.target == "types" else law
 
     def forecast_split(self, data: ForecastData, split: str) -> SpanForecast:
         """The network's float32 forecast of ``split`` (one pass per 2,048 bins)."""
@@ -157,6 +202,7 @@ class NeuralForecaster(Forecaster):
         """One forward pass over the request, eval mode, no gradients, on the CPU (a
         copy of the weights when retraining runs on another device)."""
         self.require_fitted(self.module is not None)
+        self.require_deployable()
         module = self.module if self.device.type == "cpu" else copy.deepcopy(self.module).cpu()
         span = forecast_span(
             module,
@@ -172,6 +218,7 @@ class NeuralForecaster(Forecaster):
         """Fine-tune on the request's windows: a fresh Adam, shuffled minibatches, dropout
         on, clipping; the loss of every epoch (module docstring for the randomness)."""
         self.require_fitted(self.module is not None)
+        self.require_deployable()
         if request.epochs == 0 or request.starts.size == 0:
             return []
         series = CountSeries(request.x, request.counts, self.history_steps).to(self.device)

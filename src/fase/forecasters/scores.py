@@ -2,24 +2,53 @@
 
 * counts — mean NLL per area-bin (nats; a Poisson NLL around the prediction for models
   trained with MSE), MAE and RMSE of E[Y], PAI at 10 % of the areas
-  (:func:`~fase.forecasters.base.score_distribution`);
+  (:func:`~fase.forecasters.base.score_distribution`); NaN for a risk-level classifier,
+  which forecasts no count;
 * risk levels 1–5 (:class:`~fase.evaluation.levels.RiskLevels`, fitted on the training
-  counts) — Macro- and Micro-F1 of the most probable level under the forecast;
+  counts) — the level probabilities of every model come from its predictive law
+  (a count model's pmf summed over each level's counts, a classifier's softmax):
+  ``level_nll``, the mean −log P(level of the observed count), comparable between
+  count models and classifiers; Macro- and Micro-F1 of the most probable level; the
+  5 × 5 confusion matrix (rows: true level, columns: predicted);
 * fairness by demographic group (``unknown`` areas left out) — demographic parity
   difference and equalized odds difference of the high-risk flag (level ≥ 4), and the
   MAE ratio minority / majority (error parity);
-* per crime category (when the data have type channels) — MAE of E[Y]·s_vk, the total
-  forecast split by each area's training shares s_vk of the categories.
+* per crime type (a model forecasting the types: its law of the total is a
+  :class:`~fase.models.distributions.SumOfIndependent`) — MAE, RMSE and NLL of each
+  type's own forecast.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix
+
+from fase.evaluation.counts import count_metrics
 from fase.evaluation.fairness import error_parity, risk_fairness
-from fase.evaluation.levels import RiskLevels, level_scores, per_type_mae
+from fase.evaluation.levels import LEVELS, RiskLevels, level_scores
 from fase.forecasters.base import Forecaster, score_distribution
 from fase.forecasters.data import ForecastData
+from fase.models.distributions import CountDistribution, LevelCategorical, SumOfIndependent
+
+COUNT_METRICS = ("nll", "mae", "rmse", "pai_10")
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """A fitted model's test-split scores.
+
+    Attributes:
+        scores: metric → value (the leaderboard's columns).
+        per_type: crime type → {"mae", "rmse", "nll"} (empty unless the model forecasts types).
+        confusion: (5, 5) int64 cells by (true level, predicted level).
+    """
+
+    scores: dict[str, float]
+    per_type: dict[str, dict[str, float]]
+    confusion: np.ndarray
 
 
 def training_levels(data: ForecastData) -> RiskLevels:
@@ -28,42 +57,56 @@ def training_levels(data: ForecastData) -> RiskLevels:
     return RiskLevels.fit(data.y[:, start:end])
 
 
-def type_shares(data: ForecastData) -> np.ndarray | None:
-    """(N, K) each area's share of its training incidents per category (the city-wide
-    shares for an area without training incidents); None without type channels."""
-    if data.y_types is None:
-        return None
-    start, end = data.bounds("train")
-    counts = data.y_types[:, start:end].sum(axis=1).astype(np.float64)
-    city = counts.sum(axis=0) / max(counts.sum(), 1.0)
-    totals = counts.sum(axis=1, keepdims=True)
-    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), city)
+def per_type_scores(
+    components: CountDistribution, y_types: np.ndarray, type_names: list[str]
+) -> dict[str, dict[str, float]]:
+    """MAE, RMSE and NLL of each type's forecast: ``components`` (T, N, K), ``y_types``
+    (T, N, K) observed counts."""
+    truth = np.asarray(y_types, dtype=np.float64)
+    expected = components.mean.detach().cpu().double().numpy()
+    log_prob = components.log_prob(torch.as_tensor(truth)).detach().cpu().double().numpy()
+    return {
+        name: {
+            key: float(value)
+            for key, value in count_metrics(
+                truth[..., k], expected[..., k], log_prob[..., k]
+            ).items()
+            if key in ("mae", "rmse", "nll")
+        }
+        for k, name in enumerate(type_names)
+    }
 
 
-def score_model(
-    model: Forecaster, data: ForecastData, levels: RiskLevels, shares: np.ndarray | None
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Test-split scores of a fitted model (module docstring) and its per-type MAE."""
+def score_model(model: Forecaster, data: ForecastData, levels: RiskLevels) -> ModelScores:
+    """Test-split scores of a fitted model (module docstring)."""
     start, end = data.bounds("test")
     distribution = model.predict(data, start, end)
-    scores = score_distribution(distribution, data, start, end)
     y_true = data.y[:, start:end].T
-    expected = distribution.mean.detach().cpu().double().numpy()
-    scores |= level_scores(levels.transform(y_true), levels.from_distribution(distribution))
-    fairness = risk_fairness(
-        levels.transform(y_true), levels.from_distribution(distribution), data.groups
-    )
-    parity = error_parity(y_true, expected, data.groups)
+    classifier = isinstance(distribution, LevelCategorical)
+    if classifier:
+        scores = {metric: float("nan") for metric in COUNT_METRICS}
+    else:
+        scores = score_distribution(distribution, data, start, end)
+    probabilities = levels.probabilities(distribution)  # (5, T, N)
+    true_level = levels.transform(y_true)
+    predicted = 1 + np.argmax(probabilities, axis=0).astype(np.int64)
+    chosen = np.take_along_axis(probabilities, (true_level - 1)[None], axis=0)[0]
+    scores["level_nll"] = float(-np.log(np.clip(chosen, 1e-300, None)).mean())
+    scores |= level_scores(true_level, predicted)
+    fairness = risk_fairness(true_level, predicted, data.groups)
     scores |= {
         "dp_difference": fairness["demographic_parity_difference"],
         "eo_difference": fairness["equalized_odds_difference"],
-        "mae_ratio": parity["mae_ratio"],
+        "mae_ratio": float("nan")
+        if classifier
+        else error_parity(y_true, distribution.mean.detach().cpu().double().numpy(), data.groups)[
+            "mae_ratio"
+        ],
     }
-    per_type: dict[str, float] = {}
-    if shares is not None and data.y_types is not None:
-        per_type = per_type_mae(
-            data.y_types[:, start:end].transpose(1, 0, 2),
-            expected[:, :, None] * shares[None, :, :],
-            data.type_names,
+    per_type: dict[str, dict[str, float]] = {}
+    if isinstance(distribution, SumOfIndependent) and data.y_types is not None:
+        per_type = per_type_scores(
+            distribution.components, data.y_types[:, start:end].transpose(1, 0, 2), data.type_names
         )
-    return scores, per_type
+    confusion = confusion_matrix(true_level.ravel(), predicted.ravel(), labels=LEVELS)
+    return ModelScores(scores, per_type, confusion.astype(np.int64))

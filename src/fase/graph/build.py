@@ -63,6 +63,25 @@ class Graph:
         )
 
 
+def graph_from_adjacency(node_ids: list[str], adjacency: np.ndarray) -> Graph:
+    """The graph of published regions given only their (N, N) adjacency (a benchmark's):
+    A_geo = the non-zero off-diagonal pattern, no feature edges, A_combined = D⁻¹(A_geo + I)."""
+    a_geo = ((np.asarray(adjacency) != 0) & ~np.eye(len(node_ids), dtype=bool)).astype(np.float64)
+    a_geo_norm = row_normalize(a_geo)
+    no_features = np.zeros_like(a_geo)
+    a_combined = combine_adjacency(a_geo_norm, no_features, 1.0, 0.0, True, "row")
+    return Graph(
+        node_ids=list(node_ids),
+        A_geo=a_geo,
+        A_geo_norm=a_geo_norm,
+        A_feat=no_features,
+        A_feat_thresh=no_features,
+        A_combined=a_combined,
+        stats=graph_stats(a_geo, no_features, a_combined, 0),
+        islands=np.zeros(0, dtype=np.int64),
+    )
+
+
 def build_graph(
     areas: Areas, features: np.ndarray, valid: np.ndarray, method: GraphMethod
 ) -> Graph:

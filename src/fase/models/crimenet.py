@@ -9,6 +9,7 @@ For every area the LSTM reads, bin by bin, the input
 kind of bin it is), starting from a zero state P bins before the window, and
 
     μ_s = softplus(w·h_s + c) + 10⁻⁶,    h_s = LSTM state after u_s,
+    (or K means, one per crime type, or the five risk-level logits: :class:`Readout`)
 
 so μ at bin s uses features up to s and counts up to s − 1 (one step ahead). The study
 feeds "a sequence of historical crime counts" and picks 128 hidden units, lr 10⁻³ and
@@ -20,29 +21,36 @@ the forecaster uses warmup = the training window W (every forecast bin then has 
 least the P + W bins of context of a training window's last position) and the tests
 check that longer warmups change the forecast little.
 
-Parameters: 4·H·(F + 2 + H) + 8·H (LSTM, two bias vectors) + H + 1 (head);
-74,369 for F = 13, H = 128.
+Parameters: 4·H·(F + 2 + H) + 8·H (LSTM, two bias vectors) + (H + 1)·K (head);
+74,369 for F = 13, H = 128, K = 1.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fase.models.distributions import CountDistribution
-from fase.models.dnn import poisson_around_mean, softplus_mean
+from fase.models.heads import Readout
+
+STUDY_HISTORY_DAYS = 28
+"""The study's LSTM reads four weeks of past counts."""
+MAX_HISTORY_BINS = 168
+"""At most a week of sub-daily bins (the LSTM runs over P + W bins in every window)."""
 
 
 def crimenet_history_steps(bins_per_day: int) -> int:
-    """P, the count-only bins before each window: a week of bins, at most 24.
+    """P, the count-only bins before each window: the study's four weeks, at most 168 bins.
 
-    Daily bins: 7 (the last week; the study's sequences are past weeks' counts). Hourly
-    bins: 24 (a day), because the LSTM runs over P + W bins in every training window and
-    a week (168) would make each pass six times longer; the 7-day rolling-mean feature
-    and the state carried through the window hold the longer memory.
+    Daily bins: 28 (the study). Hourly bins: 168 (a week), because the LSTM runs over
+    P + W bins in every training window and four weeks (672) would make each pass four
+    times longer again; the 7-day rolling-mean feature and the state carried through
+    the window hold the longer memory (a documented deviation).
     """
-    return min(7 * bins_per_day, 24)
+    return min(STUDY_HISTORY_DAYS * bins_per_day, MAX_HISTORY_BINS)
 
 
 class CrimeNetLSTM(nn.Module):
@@ -52,17 +60,27 @@ class CrimeNetLSTM(nn.Module):
         num_features: F.
         history_steps: P ≥ 1, count-only bins read before each window.
         hidden: H, LSTM units.
+        outputs, level_thresholds: what the last layer gives (:class:`Readout`).
 
-    Shapes: x (B, N, W, F), y_hist (B, N, P + W) counts → {"mu": (B, N, W)}.
+    Shapes: x (B, N, W, F), y_hist (B, N, P + W) counts → {"mu": (B, N, W)}, or
+    (B, N, W, K), or {"logits": (B, N, W, 5)}.
     """
 
-    def __init__(self, num_features: int, history_steps: int, hidden: int = 128) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        history_steps: int,
+        hidden: int = 128,
+        *,
+        outputs: int = 1,
+        level_thresholds: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
         if history_steps < 1:
             raise ValueError(f"CrimeNet needs history_steps ≥ 1, got {history_steps}")
         self._history_steps = history_steps
         self.lstm = nn.LSTM(num_features + 2, hidden)
-        self.head = nn.Linear(hidden, 1)
+        self.head = Readout(hidden, outputs, level_thresholds)
 
     @property
     def history_steps(self) -> int:
@@ -89,9 +107,10 @@ class CrimeNetLSTM(nn.Module):
         # time-major (P + W, B·N, F + 2): the CPU LSTM runs ~1.7× faster than batch-first
         sequences = self.inputs(x, y_hist).flatten(0, 1).transpose(0, 1).contiguous()
         states, _ = self.lstm(sequences)
-        raw = self.head(states[self.history_steps :]).squeeze(-1)  # (W, B·N)
-        return {"mu": softplus_mean(raw.T.reshape(batch, nodes, steps))}
+        window = states[self.history_steps :].transpose(0, 1)  # (B·N, W, H)
+        params = self.head(window.reshape(batch, nodes, steps, -1))
+        return params
 
     def distribution(self, params: dict[str, Tensor]) -> CountDistribution:
-        """Poisson(μ) around the predicted mean."""
-        return poisson_around_mean(params)
+        """Poisson(μ) around the predicted mean(s), or the law of the risk levels."""
+        return self.head.distribution(params)

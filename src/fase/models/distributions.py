@@ -295,6 +295,112 @@ class ZeroInflatedNegativeBinomial(CountDistribution):
         return torch.where(uniform < self.pi, 0.0, counts)
 
 
+class LevelCategorical(CountDistribution):
+    """The law of a risk level 1–5 (a classifier's output), seen through the counts.
+
+    ``logits`` (…, 5) score the levels; ``thresholds`` (4,) are the integer count
+    thresholds τ₁ < … < τ₄ of :class:`fase.evaluation.levels.RiskLevels`, level(y) =
+    1 + #{k : y ≥ τₖ}. ``log_prob(y)`` is log P(level = level(y)), so its mean negative
+    is the cross-entropy of the levels of the observed counts; it is not a count
+    likelihood (every count of a level gets that level's probability). The law says
+    nothing about counts within a level: ``mean`` and ``variance`` are NaN and it cannot
+    be sampled.
+    """
+
+    name = "levels"
+    parameter_names = ("logits",)
+
+    def __init__(self, logits: Tensor, thresholds: Tensor, eps: float | None = None) -> None:
+        super().__init__(eps)
+        self.logits = logits
+        self.thresholds = torch.as_tensor(thresholds, dtype=logits.dtype, device=logits.device)
+
+    def level_index(self, y: Tensor) -> Tensor:
+        """level(y) − 1 ∈ {0, …, 4}, int64, ``y``'s shape."""
+        y = torch.as_tensor(y, dtype=self.logits.dtype, device=self.logits.device)
+        return torch.searchsorted(self.thresholds, y.contiguous(), right=True)
+
+    def level_probabilities(self) -> Tensor:
+        """P(level = k) for k = 1…5, shape (…, 5)."""
+        return torch.softmax(self.logits, dim=-1)
+
+    def log_prob(self, y: Tensor) -> Tensor:
+        index = self.level_index(y)
+        batch = torch.broadcast_shapes(index.shape, self.logits.shape[:-1])
+        log_p = torch.log_softmax(self.logits, dim=-1).expand(*batch, self.logits.shape[-1])
+        return log_p.gather(-1, index.expand(batch).unsqueeze(-1)).squeeze(-1)
+
+    @property
+    def mean(self) -> Tensor:
+        return torch.full_like(self.logits[..., 0], math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean
+
+    def sample(self, generator: torch.Generator, sample_shape: tuple[int, ...] = ()) -> Tensor:
+        raise NotImplementedError("a risk-level classifier forecasts levels, not counts")
+
+
+class SumOfIndependent(CountDistribution):
+    """The total Y = Σₖ Yₖ of independent counts, one per crime type (the last axis).
+
+    ``components`` is a distribution of shape (…, K); the total has shape (…). Its pmf
+    is the convolution of the K pmfs, computed on the support 0 … M with M the largest
+    count asked for (exact: a total ≤ M needs every Yₖ ≤ M). Mean and variance are the
+    sums of the components'.
+    """
+
+    name = "sum"
+
+    def __init__(self, components: CountDistribution) -> None:
+        super().__init__(components.eps)
+        self.components = components
+        self.parameter_names = tuple(components.parameter_names)
+
+    def parameters(self) -> dict[str, Tensor]:
+        """The components' parameters, (…, K) each."""
+        return self.components.parameters()
+
+    def pmf(self, max_count: int) -> Tensor:
+        """P(Y = m) for m = 0 … M, shape (M + 1, …): the components' pmfs convolved one
+        after the other (direct sums of non-negative terms, so small tail probabilities
+        keep their relative accuracy)."""
+        mean = self.components.mean
+        support = torch.arange(max_count + 1, dtype=mean.dtype, device=mean.device)
+        support = support.reshape(-1, *([1] * mean.ndim))
+        parts = self.components.log_prob(support).exp()  # (M + 1, …, K)
+        flat = parts.flatten(1, -2).permute(1, 2, 0)  # (C cells, K, M + 1)
+        cells = flat.shape[0]
+        total = flat[:, 0]
+        for k in range(1, flat.shape[1]):
+            padded = torch.nn.functional.pad(total, (max_count, 0)).unsqueeze(0)  # (1, C, 2M+1)
+            kernel = flat[:, k].flip(-1).unsqueeze(1)  # (C, 1, M + 1)
+            total = torch.nn.functional.conv1d(padded, kernel, groups=cells).squeeze(0)
+        return total.T.reshape(max_count + 1, *mean.shape[:-1])
+
+    def log_prob(self, y: Tensor) -> Tensor:
+        mean = self.mean
+        y = torch.as_tensor(y, dtype=mean.dtype, device=mean.device)
+        top = int(y.max()) if y.numel() else 0
+        table = self.pmf(top)  # (M + 1, …)
+        batch = torch.broadcast_shapes(y.shape, mean.shape)
+        index = y.expand(batch).long().unsqueeze(0)
+        table = table.expand(top + 1, *batch)
+        return torch.log(table.gather(0, index).squeeze(0))
+
+    @property
+    def mean(self) -> Tensor:
+        return self.components.mean.sum(dim=-1)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.components.variance.sum(dim=-1)
+
+    def sample(self, generator: torch.Generator, sample_shape: tuple[int, ...] = ()) -> Tensor:
+        return self.components.sample(generator, sample_shape).sum(dim=-1)
+
+
 DISTRIBUTIONS: dict[str, type[CountDistribution]] = {
     cls.name: cls for cls in (ZeroInflatedNegativeBinomial, NegativeBinomial, Poisson)
 }

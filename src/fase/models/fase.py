@@ -13,44 +13,13 @@ Poisson: μ). With the paper's settings on a 25-node graph: 108,309 parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fase.config.model import ModelConfig
 from fase.models.distributions import DISTRIBUTIONS, CountDistribution, count_distribution
+from fase.models.heads import CountHead
 from fase.models.layers.hawkes import HawkesExcitation, excitation_mask
 from fase.models.stgnn import STGNN
-
-LINKS: dict[str, Callable[[Tensor], Tensor]] = {
-    "mu": F.softplus,
-    "theta": F.softplus,
-    "pi": torch.sigmoid,
-}
-"""Output link per distribution parameter: μ, θ > 0 by softplus, π ∈ (0, 1) by sigmoid."""
-
-
-class CountHead(nn.Module):
-    """Shared Linear(D → hidden) + ReLU, then one Linear(hidden → 1) and link per parameter.
-
-    The per-parameter Linears are applied as one product with their stacked weights.
-
-    Shapes: h (B, N, T, D) → {name: (B, N, T)}.
-    """
-
-    def __init__(self, in_dim: int, hidden: int, parameter_names: tuple[str, ...]) -> None:
-        super().__init__()
-        self.shared = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU())
-        self.heads = nn.ModuleDict({name: nn.Linear(hidden, 1) for name in parameter_names})
-
-    def forward(self, h: Tensor) -> dict[str, Tensor]:
-        heads = list(self.heads.values())
-        weight = torch.cat([head.weight for head in heads])  # (P, hidden)
-        bias = torch.cat([head.bias for head in heads])
-        raw = F.linear(self.shared(h), weight, bias).unbind(-1)
-        return {name: LINKS[name](value) for name, value in zip(self.heads, raw, strict=True)}
 
 
 class FASEModel(nn.Module):
@@ -63,10 +32,14 @@ class FASEModel(nn.Module):
         config: the model configuration.
         num_features: F, features per node and step (13).
         hawkes_window_bins: H, the Hawkes memory in bins (``config.hawkes_window_bins(bin)``).
+        outputs: K, count channels forecast jointly (crime types; 1: the total). The
+            encoder and the Hawkes branch (on the total counts) are shared; the head emits
+            one distribution per channel.
 
     Shapes: x (B, N, T, F), y_hist (B, N, P + T) → {name: (B, N, T)} for the distribution's
-    parameters. y_hist holds the counts of the P bins before the window and of the window
-    itself (the count at window position t is used only for positions after t).
+    parameters, (B, N, T, K) with K > 1 outputs. y_hist holds the counts of the P bins
+    before the window and of the window itself (the count at window position t is used
+    only for positions after t).
     Pass P = ``history_steps`` (H in ``"carry"`` mode, 0 in ``"restart"`` mode).
     """
 
@@ -79,6 +52,7 @@ class FASEModel(nn.Module):
         *,
         num_features: int,
         hawkes_window_bins: int,
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         for name, matrix in (("adjacency", adjacency), ("hawkes_mask", hawkes_mask)):
@@ -99,7 +73,7 @@ class FASEModel(nn.Module):
             )
             self.hawkes_proj = nn.Linear(1, config.embedding_dim)
         parameter_names = DISTRIBUTIONS[config.distribution].parameter_names
-        self.head = CountHead(config.embedding_dim, config.head_hidden, parameter_names)
+        self.head = CountHead(config.embedding_dim, config.head_hidden, parameter_names, outputs)
 
     @classmethod
     def from_graph(
@@ -110,6 +84,7 @@ class FASEModel(nn.Module):
         *,
         num_features: int,
         hawkes_window_bins: int,
+        outputs: int = 1,
     ) -> FASEModel:
         """Build with the Hawkes mask A_geo (+ I if ``config.hawkes_self_excitation``)."""
         mask = excitation_mask(a_geo, config.hawkes_self_excitation)
@@ -120,6 +95,7 @@ class FASEModel(nn.Module):
             config,
             num_features=num_features,
             hawkes_window_bins=hawkes_window_bins,
+            outputs=outputs,
         )
 
     @property

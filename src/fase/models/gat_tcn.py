@@ -1,31 +1,35 @@
-"""The model-zoo study's hybrid: a dilated causal TCN per area, then a graph attention layer.
+"""The model-zoo study's hybrid, ŷ = f_TCN(f_GAT(X)): a graph attention layer over the
+areas at every bin, then a dilated causal TCN over time per area.
 
     u[n, t] = [x[n, t], log(1 + y[n, t − 1])]                                (F + 1)
     h⁰ = Linear(F + 1 → C)(u)
-    hᵏ = hᵏ⁻¹ + GatedConv_{2, d_k}(hᵏ⁻¹),   d = (1, 2, 4, 8)         (time, per area, causal)
-    g[·, t] = GATConv(h^K[·, t]; A_geo + I)                          (space, per bin t)
-    (μ, θ) = CountHead(h^K + g),   Y[n, t] ~ NB(μ, θ)
+    g[·, t] = h⁰[·, t] + GATConv(h⁰[·, t]; A_geo + I)                 (space, per bin t)
+    hᵏ = hᵏ⁻¹ + GatedConv_{2, d_k}(hᵏ⁻¹),  h⁰ := g,  d = (1, 2, 4, 8)  (time, per area, causal)
+    parameters = CountHead(h^K)
 
-GatedConv is the WaveNet unit tanh(f) ⊙ σ(g') of :mod:`fase.models.layers.tcn` with
-kernel 2: h^K at bin t depends on u at bins t − 15 … t, so its receptive field is
-R = 1 + Σ d_k = 16 bins (the first convolution reads u through the input projection folded
-into its weights, the same function at less cost). GATConv (PyTorch Geometric; Veličković
-et al. 2018) is
+GATConv (PyTorch Geometric; Veličković et al. 2018) is
 
     g_i = ‖_heads Σ_{j ∈ N(i) ∪ {i}} α_ij Θ h_j,
     α_ij = softmax_j LeakyReLU(a_srcᵀ Θ h_j + a_dstᵀ Θ h_i),
 
 over the contiguity graph A_geo with self-loops: attention learns its own weights, so the
 adjacency's weights are not needed, only who borders whom (A_combined, with the feature
-similarity edges, links most pairs of areas in Chicago: 4,221 of 5,929). At bin t a node
-reads its neighbours' h^K at t, i.e. their features up to t and counts up to t − 1, so the
-forecast stays one step ahead. The B·W graphs of a minibatch are one disjoint graph.
+similarity edges, links most pairs of areas in Chicago: 4,221 of 5,929). The B·W graphs
+of a minibatch are one disjoint graph. GatedConv is the WaveNet unit tanh(f) ⊙ σ(g') of
+:mod:`fase.models.layers.tcn` with kernel 2: h^K at bin t depends on g at bins
+t − 15 … t, so the receptive field is R = 1 + Σ d_k = 16 bins. At bin t an area reads its
+neighbours' features up to t and counts up to t − 1, so the forecast stays one step
+ahead.
 
-The study trains on squared error; this head predicts a distribution and is trained on its
-negative log-likelihood (negative binomial NB(μ, θ), variance μ + μ²/θ).
+The head (:class:`~fase.models.heads.CountHead`) gives the parameters of
+``distribution``: ``poisson`` (the study: the expected count, trained on its squared
+error and scored with a Poisson likelihood around it), ``nb`` (NB(μ, θ) trained on its
+likelihood, a second variant) or ``levels`` (the five risk-level logits, trained with
+cross-entropy); with K outputs, one per crime type.
 
-Parameters (F features, C channels, K blocks): (F + 1)·C + C + K·(4C² + 2C)
-+ (C² + 3C) + (C² + C + 2C + 2); 75,586 for F = 13, C = 64, K = 4.
+Parameters (F features, C channels, K blocks, P head parameters per output, O outputs):
+(F + 1)·C + C + (C² + 3C) + K·(4C² + 2C) + (C² + C) + (C + 1)·P·O;
+75,586 for F = 13, C = 64, K = 4 and NB (P = 2, O = 1); 75,521 with the study's mean (P = 1).
 """
 
 from __future__ import annotations
@@ -37,11 +41,16 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv
 
-from fase.models.distributions import CountDistribution, count_distribution
-from fase.models.fase import CountHead
+from fase.models.distributions import (
+    DISTRIBUTIONS,
+    CountDistribution,
+    LevelCategorical,
+    count_distribution,
+)
+from fase.models.heads import N_LEVELS, CountHead
 from fase.models.layers.tcn import GatedTemporalConv
 
-DISTRIBUTION = "nb"
+HEAD_DISTRIBUTIONS = ("poisson", "nb", "levels")
 
 
 def attention_edges(adjacency: np.ndarray) -> Tensor:
@@ -67,7 +76,7 @@ def disjoint_union(edge_index: Tensor, num_nodes: int, copies: int) -> Tensor:
 
 
 class GATTCN(nn.Module):
-    """TCN over time per area, GAT over the areas per bin, NB count head (module docstring).
+    """GAT over the areas per bin, then a TCN over time per area (module docstring).
 
     Args:
         num_features: F.
@@ -76,8 +85,12 @@ class GATTCN(nn.Module):
         channels: C (divisible by ``heads``).
         heads: attention heads, each C / heads wide, concatenated.
         dilations: one gated causal convolution (kernel 2) per dilation.
+        distribution: ``poisson``, ``nb`` or ``levels`` (module docstring).
+        outputs: K count channels (crime types; 1: the total); ``levels``: 1.
+        level_thresholds: the four count thresholds of the risk levels (``levels`` only).
 
-    Shapes: x (B, N, W, F), y_hist (B, N, 1 + W) counts → {"mu", "theta"} each (B, N, W).
+    Shapes: x (B, N, W, F), y_hist (B, N, 1 + W) counts → the distribution's parameters,
+    each (B, N, W) or (B, N, W, K); ``logits`` (B, N, W, 5).
     """
 
     history_steps = 1  # y_hist[..., t] is the count of the bin before window position t
@@ -90,8 +103,18 @@ class GATTCN(nn.Module):
         channels: int = 64,
         heads: int = 4,
         dilations: Sequence[int] = (1, 2, 4, 8),
+        *,
+        distribution: str = "poisson",
+        outputs: int = 1,
+        level_thresholds: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        if distribution not in HEAD_DISTRIBUTIONS:
+            raise ValueError(
+                f"distribution must be one of {HEAD_DISTRIBUTIONS}, got {distribution!r}"
+            )
+        if (distribution == "levels") != (level_thresholds is not None):
+            raise ValueError("the levels head needs level_thresholds, and only it")
         if channels % heads:
             raise ValueError(f"channels ({channels}) must be divisible by heads ({heads})")
         if edge_index.ndim != 2 or edge_index.shape[0] != 2:
@@ -101,13 +124,21 @@ class GATTCN(nn.Module):
         self.num_nodes = num_nodes
         self.register_buffer("edge_index", edge_index.to(torch.int64), persistent=False)
         self.receptive_field = 1 + sum(dilations)
+        self.distribution_name = distribution
         self.input_proj = nn.Linear(num_features + 1, channels)
-        self.temporal = nn.ModuleList(GatedTemporalConv(channels, 2, d) for d in dilations)
         self.spatial = GATConv(channels, channels // heads, heads=heads, add_self_loops=False)
-        self.head = CountHead(channels, channels, ("mu", "theta"))
+        self.temporal = nn.ModuleList(GatedTemporalConv(channels, 2, d) for d in dilations)
+        if distribution == "levels":
+            names, width = ("logits",), N_LEVELS
+            self.register_buffer(
+                "level_thresholds", torch.as_tensor(list(level_thresholds), dtype=torch.float32)
+            )
+        else:
+            names, width = DISTRIBUTIONS[distribution].parameter_names, outputs
+        self.head = CountHead(channels, channels, names, width)
 
-    def encode_time(self, x: Tensor, y_hist: Tensor) -> Tensor:
-        """h^K (B, N, W, C): the residual gated causal convolutions over u."""
+    def inputs(self, x: Tensor, y_hist: Tensor) -> Tensor:
+        """h⁰ (B, N, W, C): the projection of u = [x, log(1 + previous count)]."""
         steps = x.shape[2]
         if y_hist.shape != (*x.shape[:2], 1 + steps):
             raise ValueError(
@@ -115,10 +146,11 @@ class GATTCN(nn.Module):
                 f"got {tuple(y_hist.shape)}"
             )
         previous = torch.log1p(y_hist[..., :steps].to(x.dtype)).unsqueeze(-1)
-        u = torch.cat([x, previous], dim=-1)
-        first, *rest = self.temporal
-        h = self.input_proj(u) + first(u, self.input_proj)  # projection folded into the conv
-        for block in rest:
+        return self.input_proj(torch.cat([x, previous], dim=-1))
+
+    def encode_time(self, h: Tensor) -> Tensor:
+        """h^K (B, N, W, C): the residual gated causal convolutions over g."""
+        for block in self.temporal:
             h = h + block(h)
         return h
 
@@ -133,9 +165,11 @@ class GATTCN(nn.Module):
         return out.view(batch, steps, nodes, -1).transpose(1, 2)
 
     def forward(self, x: Tensor, y_hist: Tensor) -> dict[str, Tensor]:
-        h = self.encode_time(x, y_hist)
-        return self.head(h + self.attend(h))
+        h = self.inputs(x, y_hist)
+        return self.head(self.encode_time(h + self.attend(h)))
 
     def distribution(self, params: dict[str, Tensor]) -> CountDistribution:
-        """NB(μ, θ)."""
-        return count_distribution(DISTRIBUTION, params)
+        """The head's law: Poisson(μ), NB(μ, θ) or the categorical law of the levels."""
+        if self.distribution_name == "levels":
+            return LevelCategorical(params["logits"], self.level_thresholds)
+        return count_distribution(self.distribution_name, params)

@@ -8,7 +8,7 @@ from pathlib import Path
 from fase.config import RunConfig
 from fase.federated import FederatedResult, federate
 from fase.forecasters import ForecastData
-from fase.phases.compare import compare_training
+from fase.phases.compare import budget_training
 from fase.phases.data import ensure_data_phases
 from fase.progress import Say, silent
 from fase.rundir import RunDir
@@ -27,15 +27,16 @@ def run_federated(
     section (``quick``: the comparison's quick budget's windows and small networks);
     writes ``config.yaml`` and ``run_info.json`` too."""
     configure_threads(cfg.training.threads)
-    training = compare_training(cfg, quick=True, epochs=None) if quick else cfg.training
     ensure_data_phases(cfg, out_dir, say)
+    data = ForecastData.from_run(out_dir, cfg.dataset.areas.projected_crs)
+    quick_budget = cfg.compare.quick_budget
+    training = budget_training(cfg.training, quick_budget, data, None) if quick else cfg.training
     config = cfg.federated
     RunDir(out_dir).record(
         cfg,
         "federated",
         {**config.model_dump(), "quick": quick, "workers": cfg.training.threads},
     )
-    data = ForecastData.from_run(out_dir, cfg.dataset.areas.projected_crs)
     return federate(
         data,
         config,

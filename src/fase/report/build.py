@@ -51,6 +51,7 @@ SECTION_TITLES = (
     "Graph",
     "Training",
     "Forecast evaluation",
+    "Model comparison",
     "Allocation",
     "Feedback simulation",
     "Policy study",
@@ -209,6 +210,33 @@ def simulation_section(
     return section
 
 
+def _png(path: Path, caption: str, half: bool = False) -> str:
+    """An existing PNG inline, or nothing."""
+    return figure_html(path.read_bytes(), caption, half) if path.is_file() else ""
+
+
+def comparison_section(run: RunDir) -> Section:
+    """``fase compare``'s leaderboard (with the per-type tables, or a benchmark's
+    published rows), its figure, and each explained model's IG and SHAP figures."""
+    section = Section("comparison", "Model comparison")
+    text = artefacts.read_text(run.leaderboard_md)
+    if text is None:
+        section.parts.append(note_html("leaderboard.md not found: run `fase compare`."))
+        return section
+    section.parts.append(markdown_html(text))
+    section.parts.append(
+        _png(run.leaderboard_figure.with_suffix(".png"), "Test scores per model (mean ± std).")
+    )
+    explained = sorted(p for p in (run.root / "explanations").glob("*") if p.is_dir())
+    for folder in explained:
+        parts = [
+            _png(folder / "attribution_features.png", "Integrated Gradients per feature.", True),
+            _png(folder / "shap_vs_ig.png", "Feature rankings: IG and SHAP.", True),
+        ]
+        section.parts.append(details_html(f"Explanations: {folder.name}", "".join(parts)))
+    return section
+
+
 def policy_section(run: RunDir, draw: FigureWriter) -> Section:
     """``simulation/policy_study.csv``: detection gap vs coverage, and the table."""
     section = Section("policy-study", "Policy study")
@@ -359,6 +387,7 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
                 )
             ],
         ),
+        comparison_section(run),
         allocation_section(run, draw),
         simulation_section(sims, artefacts.find_epsilon(config, run), draw),
         policy_section(run, draw),

@@ -13,7 +13,8 @@
 
 Bad input never answers 500: malformed JSON is 400; a missing or mistyped field, a bad
 timestamp, an unknown policy or a batch whose every row is rejected is 422; a body over
-``MAX_BODY_BYTES`` is 413. Every 4xx body is :class:`~fase.serve.schemas.ErrorOut`, each
+``MAX_BODY_BYTES``, declared or chunked, is 413; with an API key, a write without it is
+401 (:mod:`fase.serve.security`). Every 4xx body is :class:`~fase.serve.schemas.ErrorOut`, each
 problem naming its field (``incidents[3].occurred_at``) and row. A batch with some usable
 rows stores those and lists the others under ``rejected`` (200).
 """
@@ -21,7 +22,7 @@ rows stores those and lists the others under ``rejected`` (200).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,7 @@ from fase.serve.schemas import (
     IngestOut,
     Problem,
 )
+from fase.serve.security import BodyLimit, TokenGuard
 from fase.serve.state import LiveState
 
 MAX_BODY_BYTES = 16 * 2**20
@@ -86,7 +88,12 @@ def default_db(run_dir: str | Path) -> Path:
 
 
 def create_app(
-    run_dir: str | Path, db_path: str | Path | None = None, *, period: str | None = None
+    run_dir: str | Path,
+    db_path: str | Path | None = None,
+    *,
+    period: str | None = None,
+    token: str | None = None,
+    protect_reads: bool = False,
 ) -> FastAPI:
     """The service for a trained run; loads the run and opens the database now.
 
@@ -94,6 +101,8 @@ def create_app(
         run_dir: a run trained with ``fase train``.
         db_path: SQLite file of accepted incidents (default :func:`default_db`).
         period: forecast period, e.g. ``"1d"`` (default: the run's ``simulation.period``).
+        token: the API key every write (and, with ``protect_reads``, every read but
+            ``/health``) must carry (:mod:`fase.serve.security`); None: no key.
 
     Raises:
         FaseInputError: the run or the database cannot be used.
@@ -109,10 +118,16 @@ def create_app(
         title="FASE live forecasting service",
         summary=f"run {Path(run_dir).resolve().name}: incidents in, forecast and patrols out",
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed Swagger UI, not a CDN
+        redoc_url=None,
     )
+    _add_offline_docs(app)
     app.state.live = state
     _add_error_handlers(app)
     _add_routes(app, state)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if token is not None:  # outermost: a request without the key is refused unread
+        app.add_middleware(TokenGuard, token=token, protect_reads=protect_reads)
     return app
 
 
@@ -193,6 +208,29 @@ def _add_routes(app: FastAPI, state: LiveState) -> None:
         return HTMLResponse(page)
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the ``swagger-ui-bundle-v2`` package's files, served by
+    the service itself under ``/docs-assets``, so that the page works offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from starlette.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+
 def _areas_geojson(state: LiveState) -> str:
     frame = state.locator.areas.frame[["area_id", "name", "geometry"]].copy()
     labels = [
@@ -255,18 +293,5 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        field = "body" if exc.status_code == 400 else "request"
+        field = "body" if exc.status_code in (400, 413) else "request"
         return _error(exc.status_code, [Problem(field=field, problem=str(exc.detail))])
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit():
-            problem = f"Content-Length {length!r} is not a number of bytes"
-            return _error(400, [Problem(field="body", problem=problem)])
-        if int(length) > MAX_BODY_BYTES:
-            problem = f"the body has {length} bytes; at most {MAX_BODY_BYTES} are accepted"
-            return _error(413, [Problem(field="body", problem=problem)])
-        return await call_next(request)

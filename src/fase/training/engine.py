@@ -285,7 +285,9 @@ def fit(
     Args:
         out_dir: the run directory; writes ``checkpoints/`` and ``training_log.csv``.
         resume: continue from ``checkpoints/last.pt`` (which must exist and match).
-        progress: show a tqdm bar (default: when stderr is a terminal).
+        progress: show a tqdm bar (True), nothing (False), or by default a bar when stderr
+            is a terminal and one plain line per epoch when it is not (a pipe, a log file,
+            CI), so that piped output still shows progress.
     """
     if len(windows.train) == 0 or len(windows.val) == 0:
         raise FaseInputError(
@@ -307,11 +309,19 @@ def fit(
             disable=not (show and run.sharding.is_main),
             file=sys.stderr,
         )
+        plain = progress is None and not sys.stderr.isatty() and run.sharding.is_main
         with bar:
             while state.epoch < config.epochs and not state.stopped:
                 run.epoch(state)
                 row = state.log[-1]
                 bar.update(1)
+                if plain:
+                    print(
+                        f"training epoch {state.epoch}/{config.epochs}: train "
+                        f"{row['train_loss']:.4f}, val {row['val_loss']:.4f}, lr {row['lr']:.1e}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 bar.set_postfix(
                     train=f"{row['train_loss']:.4f}",
                     val=f"{row['val_loss']:.4f}",

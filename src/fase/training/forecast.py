@@ -50,9 +50,11 @@ class SpanForecast:
 
     Attributes:
         start, end: the bins (absolute indices of the series forecast).
-        params: parameter name → (T, N) array (``DISTRIBUTIONS[distribution]``'s names).
-        expected: (T, N) expected count E[Y].
-        distribution: ``zinb``, ``nb`` or ``poisson``.
+        params: parameter name → (T, N) array (``DISTRIBUTIONS[distribution]``'s names);
+            (T, N, K) for a model forecasting K crime types, (T, N, 5) level logits for a
+            risk-level classifier.
+        expected: (T, N) expected count E[Y] ((T, N, K) per type; NaN for a classifier).
+        distribution: ``zinb``, ``nb``, ``poisson`` or ``levels``.
         eps: the likelihood clamp of the distribution (None: none).
     """
 
@@ -119,7 +121,10 @@ def forecast_span(
         for name, value in params.items():
             pieces.setdefault(name, []).append(value)
     assert law is not None  # the span is not empty
-    arrays = {k: torch.cat(v, dim=1).T.cpu().numpy().astype(np.float32) for k, v in pieces.items()}
+    arrays = {
+        k: torch.cat(v, dim=1).transpose(0, 1).cpu().numpy().astype(np.float32)
+        for k, v in pieces.items()
+    }
     expected = arrays.pop("expected")
     return SpanForecast(start, end, arrays, expected, law.name, law.eps)
 

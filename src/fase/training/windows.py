@@ -5,10 +5,13 @@ A window starting at bin s covers bins [s, s + W). Its sample is
     x       = features of bins [s, s + W)                              (N, W, F)
     y_hist  = counts of bins [s − P, s + W), zero for bins before 0    (N, P + W)
     target  = counts of bins [s, s + W)                                (N, W)
+              or, with per-type targets, counts per crime type         (N, W, K)
 
-with P the model's ``history_steps``. The history may reach back into an earlier split
-(the validation windows' history comes from the training period): those counts are
-observed before the window, so using them is not leakage.
+with P the model's ``history_steps``. The history is always the total count; a model
+forecasting K crime types jointly reads the total's history and is scored on the types.
+The history may reach back into an earlier split (the validation windows' history comes
+from the training period): those counts are observed before the window, so using them
+is not leakage.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ def split_windows(split: dict[str, tuple[int, int]], config: TrainingConfig) -> 
 
 
 class WindowBatch(NamedTuple):
-    """One minibatch of B windows: x (B, N, W, F), y_hist (B, N, P + W), target (B, N, W)."""
+    """One minibatch of B windows: x (B, N, W, F), y_hist (B, N, P + W), target (B, N, W)
+    or (B, N, W, K) per crime type."""
 
     x: Tensor
     y_hist: Tensor
@@ -69,9 +73,17 @@ class CountSeries:
         y: (N, T) counts (integers, or fractional observed counts in the simulator);
             used both as targets and as the count history; stored as float32.
         history_steps: P, bins of counts before each window passed in ``y_hist``.
+        targets: (N, T, K) counts per crime type, the targets instead of ``y`` (None:
+            the targets are ``y``).
     """
 
-    def __init__(self, x: np.ndarray | Tensor, y: np.ndarray | Tensor, history_steps: int) -> None:
+    def __init__(
+        self,
+        x: np.ndarray | Tensor,
+        y: np.ndarray | Tensor,
+        history_steps: int,
+        targets: np.ndarray | Tensor | None = None,
+    ) -> None:
         x = torch.as_tensor(x, dtype=torch.float32)
         y = torch.as_tensor(y, dtype=torch.float32)
         if x.ndim != 3 or y.ndim != 2 or x.shape[:2] != y.shape:
@@ -85,10 +97,25 @@ class CountSeries:
         self._x = x.transpose(0, 1).contiguous()  # (T, N, F): a window is a slice of rows
         zeros = torch.zeros(history_steps, self.num_nodes)
         self._y = torch.cat([zeros, y.T]).contiguous()  # (P + T, N): row P + t is bin t
+        self._targets: Tensor | None = None
+        if targets is not None:
+            targets = torch.as_tensor(targets, dtype=torch.float32)
+            if targets.ndim != 3 or targets.shape[:2] != y.shape:
+                raise FaseInputError(
+                    "tensors", f"need per-type targets (N, T, K); got {tuple(targets.shape)}"
+                )
+            self._targets = targets.transpose(0, 1).contiguous()  # (T, N, K)
+
+    @property
+    def outputs(self) -> int:
+        """K, the count channels of a target (1: the total)."""
+        return 1 if self._targets is None else int(self._targets.shape[2])
 
     def to(self, device: torch.device | str) -> CountSeries:
         """Keep the tensors on ``device`` (windows are then gathered there); returns self."""
         self._x, self._y = self._x.to(device), self._y.to(device)
+        if self._targets is not None:
+            self._targets = self._targets.to(device)
         return self
 
     def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
@@ -102,7 +129,10 @@ class CountSeries:
         history = starts[:, None] + torch.arange(self.history_steps + window)  # rows of _y
         x = self._x[steps].permute(0, 2, 1, 3).contiguous()  # (B, W, N, F) → (B, N, W, F)
         y_hist = self._y[history].transpose(1, 2).contiguous()  # (B, N, P + W)
-        target = y_hist[..., self.history_steps :]
+        if self._targets is None:
+            target = y_hist[..., self.history_steps :]
+        else:
+            target = self._targets[steps].transpose(1, 2).contiguous()  # (B, N, W, K)
         return WindowBatch(x, y_hist, target)
 
     def span(self, begin: int, end: int) -> WindowBatch:
