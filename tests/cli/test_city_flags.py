@@ -9,15 +9,18 @@ import io
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from tests.helpers.city import TINY_TRAINING, cell_center, grid_polygons, write_city
+from shapely.geometry import box
+from tests.helpers.city import ORIGIN, SIDE, TINY_TRAINING, cell_center, grid_polygons, write_city
 from typer.testing import CliRunner
 
 from fase.cli import app
 from fase.data.tensors import Tensors
+from fase.io import read_json
 
 # Eight incidents over three days (UTC), in cells 1, 2, 5, 5, 9, 9, 9, 3.
 TIMES = pd.to_datetime(
@@ -269,3 +272,48 @@ def test_incidents_outside_every_area_are_an_error_not_an_empty_city(city_yaml, 
     assert code == 2
     assert "areas.geojson: none of the 8 incidents falls inside an area" in output
     assert "--polygons" in output
+
+
+def test_paper_counts_an_incident_in_every_overlapping_area(city_yaml, tmp_path) -> None:
+    """Two overlapping polygons (cell 1, and cells 1 + 2): ``paper`` counts an incident in
+    cell 1 in both, as the reference's spatial join does; ``default`` once."""
+    polygons = gpd.GeoDataFrame(
+        {
+            "area": [1, 2],
+            "label": ["cell 1", "cells 1-2"],
+            "geometry": [
+                box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + SIDE, ORIGIN[1] + SIDE),
+                box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + 2 * SIDE, ORIGIN[1] + SIDE),
+            ],
+        },
+        crs="EPSG:4326",
+    )
+    areas = tmp_path / "overlapping.geojson"
+    polygons.to_file(areas, driver="GeoJSON")
+    rows = pd.DataFrame(
+        {"time": ["2021-03-01 01:30:00", "2021-03-01 02:30:00", "2021-03-01 03:30:00"],
+         "node": [1, 1, 2]}
+    )  # fmt: skip
+    incidents = tmp_path / "three.csv"
+    centres = np.array([cell_center(n) for n in rows["node"]])
+    pd.DataFrame(
+        {"CrimeDateTime": rows["time"], "Latitude": centres[:, 1], "Longitude": centres[:, 0],
+         "Description": ["THEFT"] * 3}
+    ).to_csv(incidents, index=False)  # fmt: skip
+    totals = {}
+    for preset in ("paper", "default"):
+        out = tmp_path / preset
+        code, output = invoke(
+            "data", "--config", str(city_yaml), "--preset", preset, "--incidents", str(incidents),
+            "--polygons", str(areas), "--out", str(out),
+        )  # fmt: skip
+        assert code == 0, output
+        table = read_json(out / "data" / "table1.json")["table"]
+        totals[preset] = (
+            table["Incidents assigned to areas"],
+            table.get("  further counts in every other matching area (overlaps: every)"),
+        )
+        tensors = np.load(out / "data" / "tensors.npz")
+        totals[preset] += (int(tensors["y"].sum()),)
+    assert totals["paper"] == (3, 2, 5)  # 2 incidents in cell 1 counted in both polygons
+    assert totals["default"] == (3, None, 3)

@@ -295,3 +295,16 @@ def test_random_points_match_floor_division_and_chunking():
     chunked = assign_points(lon, lat, areas, "within", chunk_size=333)
     np.testing.assert_array_equal(chunked.node, whole.node)
     assert whole.inside == inside.sum() and whole.unassigned == (~inside).sum()
+
+
+def test_every_overlap_lists_each_further_polygon():
+    """``overlaps="every"`` (the reference's spatial join): a point inside three
+    polygons is at the lowest and counted again in the two others."""
+    nested = [shapely.box(0, 0, 2, 2), shapely.box(1, 1, 3, 3), shapely.box(1.2, 1.2, 1.8, 1.8)]
+    points = [(1.5, 1.5), (2.5, 2.5), (0.5, 0.5), (1.1, 1.1)]
+    result = join(points, areas_of(nested), predicate="within", overlaps="every")
+    np.testing.assert_array_equal(result.node, [0, 1, 0, 0])
+    pairs = sorted(zip(result.extra_point.tolist(), result.extra_node.tolist(), strict=True))
+    assert pairs == [(0, 1), (0, 2), (3, 1)]
+    single = join(points, areas_of(nested), predicate="within")
+    assert single.extra_point.size == 0 and single.on_boundary_or_overlap == 2

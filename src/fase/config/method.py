@@ -31,6 +31,9 @@ class DataMethod(Strict):
     join_predicate: Literal["covered_by", "within"] = (
         "covered_by"  # within: boundary points dropped (paper)
     )
+    overlaps: Literal["lowest", "every"] = (
+        "lowest"  # a point in overlapping areas counts once; every: in each of them (paper)
+    )
     nearest_fallback: bool = True  # use the dataset's nearest_max_m radius
     minority_definition: Literal["black_share", "one_minus_white"] = "black_share"
     minority_threshold: float = 0.5  # minority iff share >= threshold

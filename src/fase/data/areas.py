@@ -13,7 +13,7 @@ in the file (no zero-padding); integer-valued floats (``1.0``) become ``"1"``.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,7 +71,9 @@ class JoinResult:
     ``node`` is (P,) int64 with -1 for unassigned points. ``inside`` counts points
     matched by the predicate, of which ``on_boundary_or_overlap`` were matched by more
     than one polygon; ``nearest`` were placed by the nearest-polygon fallback.
-    ``inside + nearest + unassigned`` equals P.
+    ``inside + nearest + unassigned`` equals P. With ``overlaps="every"`` the further
+    polygons of a multi-matched point are ``extra_point`` (its index) and
+    ``extra_node`` (the polygon), one pair per further match (empty otherwise).
     """
 
     node: np.ndarray
@@ -79,6 +81,8 @@ class JoinResult:
     on_boundary_or_overlap: int
     nearest: int
     unassigned: int
+    extra_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    extra_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def load_areas(source: AreaSource, bbox: BBox | None) -> Areas:
@@ -137,6 +141,7 @@ def assign_points(
     predicate: Literal["covered_by", "within"] = "covered_by",
     nearest_max_m: float = 0.0,
     chunk_size: int = JOIN_CHUNK,
+    overlaps: Literal["lowest", "every"] = "lowest",
 ) -> JoinResult:
     """Assign WGS84 points (P,) to nodes with the spatial index.
 
@@ -146,7 +151,9 @@ def assign_points(
     polygons) goes to the lowest node index. Unmatched points within
     ``nearest_max_m`` metres of a polygon (distance in ``areas.projected_crs``) go
     to the nearest one, ties to the lowest node index. Non-finite coordinates stay
-    unassigned. Points are processed ``chunk_size`` at a time.
+    unassigned. Points are processed ``chunk_size`` at a time. ``overlaps="every"`` also
+    lists every further polygon of a multi-matched point (the reference's spatial join,
+    which counts such a point in each polygon).
     """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
@@ -155,35 +162,47 @@ def assign_points(
     node = np.full(lon.size, -1, dtype=np.int64)
     tree = shapely.STRtree(areas.frame.geometry.to_numpy())
     multiple = 0
+    extra_point: list[np.ndarray] = []
+    extra_node: list[np.ndarray] = []
     for start in range(0, lon.size, chunk_size):
         stop = min(start + chunk_size, lon.size)
-        chunk_node, chunk_multiple = _match(lon[start:stop], lat[start:stop], tree, predicate)
+        chunk_node, chunk_multiple, pairs = _match(
+            lon[start:stop], lat[start:stop], tree, predicate
+        )
         node[start:stop] = chunk_node
         multiple += chunk_multiple
+        if overlaps == "every":
+            further = pairs[1] != chunk_node[pairs[0]]
+            extra_point.append(pairs[0][further] + start)
+            extra_node.append(pairs[1][further])
     inside = int((node >= 0).sum())
     nearest = 0
     if nearest_max_m > 0:
         nearest = _nearest_fallback(lon, lat, node, areas, nearest_max_m, chunk_size)
+    empty = np.zeros(0, np.int64)
     return JoinResult(
         node=node,
         inside=inside,
         on_boundary_or_overlap=multiple,
         nearest=nearest,
         unassigned=int((node < 0).sum()),
+        extra_point=np.concatenate(extra_point) if extra_point else empty,
+        extra_node=np.concatenate(extra_node) if extra_node else empty,
     )
 
 
 def _match(
     lon: np.ndarray, lat: np.ndarray, tree: shapely.STRtree, predicate: str
-) -> tuple[np.ndarray, int]:
-    """Lowest matching node per point (-1 if none) and the number of multi-matched points."""
+) -> tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray]]:
+    """Lowest matching node per point (-1 if none), the number of multi-matched points,
+    and every (point, polygon) match (point indices into ``lon``)."""
     finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     points = shapely.points(lon[finite], lat[finite])
     point_idx, poly_idx = tree.query(points, predicate=predicate)
     node = np.full(lon.size, -1, dtype=np.int64)
     node[finite] = _lowest_match(point_idx, poly_idx, finite.size)
     multiple = int((np.bincount(point_idx, minlength=finite.size) > 1).sum())
-    return node, multiple
+    return node, multiple, (finite[point_idx].astype(np.int64), poly_idx.astype(np.int64))
 
 
 def _nearest_fallback(

@@ -40,12 +40,14 @@ class JoinCounts:
     on_boundary_or_overlap: int = 0
     nearest: int = 0
     unassigned: int = 0
+    extra_counts: int = 0  # further counts of incidents in overlapping areas (overlaps: every)
 
     def add(self, join: JoinResult) -> None:
         self.inside += join.inside
         self.on_boundary_or_overlap += join.on_boundary_or_overlap
         self.nearest += join.nearest
         self.unassigned += join.unassigned
+        self.extra_counts += int(join.extra_point.size)
 
 
 @dataclass
@@ -125,12 +127,21 @@ def assigned_batches(
     grid: BinGrid,
     predicate: str,
     nearest_max_m: float,
+    overlaps: str = "lowest",
 ) -> Iterator[tuple[pd.DataFrame, JoinResult, np.ndarray]]:
     """Each cleaned batch of ``stream`` with its area join (``found.node``: node per
-    incident, −1 unassigned) and its bin per incident (−1 outside ``grid``)."""
+    incident, −1 unassigned; ``found.extra_*``: further areas with ``overlaps="every"``)
+    and its bin per incident (−1 outside ``grid``)."""
     for batch in stream:
         lon, lat = batch["lon"].to_numpy(), batch["lat"].to_numpy()
-        found = assign_points(lon, lat, areas, predicate, nearest_max_m)  # type: ignore[arg-type]
+        found = assign_points(
+            lon,
+            lat,
+            areas,
+            predicate,
+            nearest_max_m,
+            overlaps=overlaps,  # type: ignore[arg-type]
+        )
         yield batch, found, grid.assign(batch["time"])
 
 
@@ -146,10 +157,12 @@ def count_incidents(
     predicate: str,
     nearest_max_m: float,
     by_type: bool,
+    overlaps: str = "lowest",
 ) -> IncidentCounts:
     """Assign and bin ``stream``'s incidents batch by batch, adding up their counts.
 
-    With ``by_type``, incidents are also counted per crime category
+    ``overlaps="every"`` counts an incident in every area that contains it (the
+    reference); ``"lowest"`` in one. With ``by_type``, incidents are also counted per crime category
     (:func:`fase.data.crime_types.categorise`); only the categories that occur among
     the loaded incidents are kept, in :data:`~fase.data.crime_types.CATEGORIES` order.
     """
@@ -158,14 +171,21 @@ def count_incidents(
     y_types = np.zeros((n, t, len(CATEGORIES)), dtype=np.int32) if by_type else None
     present = np.zeros(len(CATEGORIES), dtype=bool)
     join = JoinCounts()
-    for batch, found, bins in assigned_batches(stream, areas, grid, predicate, nearest_max_m):
+    batches = assigned_batches(stream, areas, grid, predicate, nearest_max_m, overlaps)
+    for batch, found, bins in batches:
         join.add(found)
+        extra = found.extra_point
         y += count_matrix(found.node, bins, n, t)
+        y += count_matrix(found.extra_node, bins[extra], n, t)
         if y_types is not None:
             codes, names = categorise(batch["crime_type"])
             category = np.array([CATEGORIES.index(name) for name in names], dtype=np.int64)
             present[category] = True
-            y_types += count_matrix(found.node, bins, n, t, category[codes], len(CATEGORIES))
+            per_incident = category[codes]
+            y_types += count_matrix(found.node, bins, n, t, per_incident, len(CATEGORIES))
+            y_types += count_matrix(
+                found.extra_node, bins[extra], n, t, per_incident[extra], len(CATEGORIES)
+            )
     if y_types is not None:
         y_types = np.ascontiguousarray(y_types[:, :, present])
     names = [name for name, kept in zip(CATEGORIES, present, strict=True) if kept]
@@ -190,8 +210,9 @@ def build_dataset(cfg: RunConfig, progress: Say | None = None) -> Phase1Result:
     grid = make_grid(ds.calendar.start, ds.calendar.end, width, ds.timezone)
     radius = join_radius(cfg)
     counts = count_incidents(
-        stream, areas, grid, method.join_predicate, radius, method.crime_type_channels
-    )
+        stream, areas, grid, method.join_predicate, radius, method.crime_type_channels,
+        method.overlaps,
+    )  # fmt: skip
     incidents, join = stream.summary(), counts.join
     y, y_types, type_names = counts.y, counts.y_types, counts.type_names
     if incidents.loaded and join.unassigned == incidents.loaded:
@@ -331,6 +352,12 @@ def _dataset_table(
         ("Incidents loaded", loaded),
         ("Assigned by point in polygon", join.inside),
         ("  of which matched by several areas (lowest node index)", join.on_boundary_or_overlap),
+    ]
+    if cfg.data.overlaps == "every":
+        rows += [
+            ("  further counts in every other matching area (overlaps: every)", join.extra_counts)
+        ]
+    rows += [
         ("Assigned by nearest-area fallback", join.nearest),
         (f"Dropped (outside all areas) ({join.unassigned / max(loaded, 1):.1%})", join.unassigned),
         ("Incidents assigned to areas", assigned),
