@@ -154,3 +154,9 @@ def test_docs_render_offline_in_chromium(keyed: Service, tmp_path: Path, chromiu
     dom = result.stdout
     assert "FASE live forecasting service" in dom
     assert 'data-path="/incidents"' in dom and 'data-path="/forecast"' in dom
+
+
+def test_a_second_service_on_the_same_database_is_refused(keyed: Service, run_dir: Path) -> None:
+    code, output = invoke(str(run_dir), "--db", str(keyed.db), "--port", "0")
+    assert code == 2 and "is in use by another `fase serve`" in output
+    assert keyed.get("/health").status_code == 200  # the first one is untouched

@@ -22,13 +22,14 @@ Schema::
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -78,14 +79,32 @@ class IncidentStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._owner = self._claim()
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._owner.close()
             raise FaseInputError(self.path, f"is not a usable SQLite database ({exc})") from exc
         self._check_fingerprint(json.dumps(fingerprint, sort_keys=True))
+
+    def _claim(self) -> IO[bytes]:
+        """An exclusive lock on ``<db>.lock`` for this store's lifetime: a second service
+        on the same database is refused (its live record would diverge from this one's).
+        The operating system drops the lock when the process ends, even on SIGKILL."""
+        handle = open(self.path.with_name(self.path.name + ".lock"), "ab")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise FaseInputError(
+                self.path,
+                "is in use by another `fase serve`",
+                "stop that service, or give this one its own database with --db",
+            ) from None
+        return handle
 
     def _check_fingerprint(self, expected: str) -> None:
         row = self._db.execute("SELECT value FROM service_meta WHERE key = 'run'").fetchone()
@@ -135,6 +154,7 @@ class IncidentStore:
         return table[:, 0], table[:, 1], table[:, 2]
 
     def close(self) -> None:
-        """Close the connection (every insert is already committed)."""
+        """Close the connection (every insert is already committed) and release the database."""
         with self._lock:
             self._db.close()
+            self._owner.close()
