@@ -29,6 +29,7 @@ def test_quick_run_writes_every_phase_and_the_report(tmp_path: Path) -> None:
         "forecast/forecast.npz",
         "evaluation/evaluation.json",
         "allocation/diminishing/allocation.npz",
+        "allocation/tradeoff.csv",
     ):
         assert (out / artefact).is_file(), artefact
     history = next((out / "simulation").glob("*/history.csv"))
@@ -38,6 +39,12 @@ def test_quick_run_writes_every_phase_and_the_report(tmp_path: Path) -> None:
     assert info["seed"] == 42 and info["versions"]["torch"].startswith("2.13.0")
     assert "Phase 3: training" in info["commands"][-1]["seconds"]
     assert report.stat().st_size > 10_000
+    page = report.read_text(encoding="utf-8")
+    parameters = read_json(out / "model" / "forecaster.json")["parameters"]
+    assert "Model (the paper&#x27;s Table 2)" in page and f"<td>{parameters:,}</td>" in page
+    assert "Smoke test — do not interpret" in page  # the quick preset's banner
+    assert "Fairness–efficiency trade-off" in page and "<summary>tradeoff.csv</summary>" in page
+    assert str(out.resolve()) not in page
 
 
 def test_run_with_another_model_deploys_that_model(tmp_path: Path) -> None:

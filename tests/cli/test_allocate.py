@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -103,3 +104,26 @@ def test_run_config_supplies_defaults_and_options_override(app: typer.Typer, run
     result = CliRunner().invoke(app, [str(run_dir), "--budget", "12"])
     patrol = read_npz(run_dir / "allocation" / "proportional" / "allocation.npz")["patrol"]
     np.testing.assert_allclose(patrol.sum(axis=1), 12.0)
+
+
+def test_tradeoff_writes_the_sweep_of_every_policy(app: typer.Typer, run_dir: Path) -> None:
+    """``--tradeoff``: one row per (policy, tolerance); the paper LP at ε = 0.05 and B = 30
+    gives the coverage of its allocation computed here from the closed-form solver."""
+    from fase.allocation import allocation_metrics
+
+    result = CliRunner().invoke(app, [str(run_dir), "--budget", "30", "--tradeoff"])
+    assert result.exit_code == 0, result.output
+    assert "trade-off: 4 policies × 8 tolerances" in result.output
+    table = pd.read_csv(run_dir / "allocation" / "tradeoff.csv")
+    assert len(table) == 32 and set(table["policy"]) == {
+        "paper", "proportional", "diminishing", "detection_parity"
+    }  # fmt: skip
+    expected = read_npz(run_dir / "forecast" / "forecast.npz")["expected"]
+    groups = Groups.from_labels(LABELS)
+    patrol = solve_dir_lp(
+        expected, groups.minority, epsilon=0.05, budget=30.0, majority=groups.majority
+    )
+    metrics = allocation_metrics(patrol, expected, groups, 30.0)
+    row = table[(table["policy"] == "paper") & np.isclose(table["tolerance"], 0.05)].iloc[0]
+    assert row["coverage"] == pytest.approx(np.nanmean(metrics["coverage"]), rel=1e-9)
+    assert row["dir_deviation"] == pytest.approx(0.05, abs=1e-9)

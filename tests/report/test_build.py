@@ -121,3 +121,32 @@ def test_not_a_run_directory(tmp_path: Path) -> None:
         build_report(tmp_path / "missing")
     with pytest.raises(FaseInputError, match="not a FASE run directory"):
         build_report(tmp_path)
+
+
+def test_no_machine_path_in_the_report(full_report: tuple[Path, str]) -> None:
+    """The page names the run by its folder and the deviations by their place in the
+    repository: neither the run's absolute path nor the checkout's appears."""
+    run_dir, page = full_report
+    repository = Path(__file__).resolve().parents[2]
+    assert str(run_dir.resolve()) not in page and str(repository) not in page
+    assert f"Run directory: {run_dir.name}" in page
+
+
+def test_a_quick_run_carries_the_smoke_test_banner(tmp_path: Path) -> None:
+    write_phase12(tmp_path)
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text().replace("preset: default", "preset: quick"))
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert headings[0] == "Smoke test — do not interpret"
+    assert headings[1:] == list(SECTION_TITLES)
+
+
+def test_the_glossary_defines_the_detection_gap_with_the_tables_sign(
+    full_report: tuple[Path, str],
+) -> None:
+    _, page = full_report
+    glossary = page[page.index("<h2>Glossary</h2>") :]
+    assert "<td>detection gap</td><td>D_min − D_maj" in glossary
+    for term in ("DIR", "coverage", "risk share", "level NLL", "EO difference"):
+        assert f"<td>{term}</td>" in glossary

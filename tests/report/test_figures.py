@@ -76,8 +76,8 @@ def test_detection_disparity_lines_percent_axis_and_gap() -> None:
     assert_line(lines["minority areas"], HISTORY["cycle"], HISTORY["detection_min"])
     assert_line(lines["majority areas"], HISTORY["cycle"], HISTORY["detection_maj"])
     assert isinstance(ax.yaxis.get_major_formatter(), PercentFormatter)
-    # last cycle: 0.376 − 0.352 = 0.024 → +2.40 pp
-    assert ax.texts[-1].get_text() == "gap (maj − min)\n+2.40 pp"
+    # last cycle: minority 0.352 − majority 0.376 = −0.024 → −2.40 pp (the tables' sign)
+    assert ax.texts[-1].get_text() == "detection gap (min − maj)\n-2.40 pp"
 
 
 def test_coverage_and_gini_are_never_clipped() -> None:

@@ -79,13 +79,21 @@ def allocate_command(
     p_max: Annotated[
         float | None, typer.Option(help="Detection probability at the full budget.")
     ] = None,
+    tradeoff: Annotated[
+        bool,
+        typer.Option(
+            "--tradeoff",
+            help="Also sweep every policy over its fairness tolerance: "
+            "RUN_DIR/allocation/tradeoff.csv (coverage against |DIR − 1| and the detection gap).",
+        ),
+    ] = False,
 ) -> None:
     """Allocate patrols for every forecast step; write RUN_DIR/allocation/<policy>/.
 
     Settings not given as options come from the run's resolved config (its
     ``allocation`` section), else from the defaults.
     """
-    from fase.phases.allocate import run_allocation
+    from fase.phases.allocate import run_allocation, run_tradeoff
 
     given = {
         "policy": policy,
@@ -116,3 +124,9 @@ def allocate_command(
         f"detection gap {stats['detection_gap']['mean']:+.4f}"
     )
     typer.echo(f"wrote {result.out_dir}")
+    if tradeoff:
+        table = run_tradeoff(run_dir, config, risk, risk_key)
+        typer.echo(
+            f"trade-off: {table['policy'].nunique()} policies × {table['tolerance'].nunique()} "
+            f"tolerances; wrote {run_dir / 'allocation' / 'tradeoff.csv'}"
+        )

@@ -31,6 +31,7 @@ import pandas as pd
 from fase.allocation.groups import Groups
 from fase.allocation.metrics import allocation_metrics, summarize
 from fase.allocation.policies import make_policy
+from fase.allocation.tradeoff import tradeoff_curve
 from fase.config.allocation import AllocationConfig
 from fase.errors import FaseInputError
 from fase.io import read_json, write_json, write_npz, write_text
@@ -91,6 +92,24 @@ def load_groups(meta_path: Path, n_areas: int) -> Groups:
         return Groups.from_labels(labels)
     except ValueError as exc:
         raise FaseInputError(meta_path, str(exc)) from exc
+
+
+def run_tradeoff(
+    run_dir: Path,
+    config: AllocationConfig,
+    risk_path: Path | None = None,
+    risk_key: str | None = None,
+) -> pd.DataFrame:
+    """The coverage–fairness trade-off of a run's forecast: every policy swept over its
+    fairness tolerance (:func:`fase.allocation.tradeoff.tradeoff_curve`, with ``config``'s
+    budget, cap, floor, κ and detection model), written to ``allocation/tradeoff.csv``."""
+    run = RunDir(run_dir)
+    risk_path = Path(risk_path) if risk_path is not None else run.forecast
+    risk = load_risk(risk_path, risk_key or config.risk)
+    groups = load_groups(run.meta, risk.shape[1])
+    table = tradeoff_curve(risk, groups, config)
+    write_text(run.tradeoff, table.to_csv(index=False))
+    return table
 
 
 def run_allocation(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from fase.config import RunConfig
-from fase.phases.allocate import run_allocation
+from fase.phases.allocate import run_allocation, run_tradeoff
 from fase.phases.data import run_data_phases
 from fase.phases.evaluate import evaluate_run
 from fase.phases.policy_study import run_policy_study
@@ -66,6 +66,7 @@ def run_pipeline(
         evaluation = evaluate_run(run.root)
     with phase("Phase 4: allocation"):
         allocation = run_allocation(run.root, cfg.allocation, None, None)
+        run_tradeoff(run.root, cfg.allocation)
     simulation = SimulationRun.load(run.root)
     history = None
     if cfg.simulation.mode == "rolling" and cfg.simulation.policy_study:

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from fase.errors import FaseInputError
 from fase.io import write_text
 from fase.report import artefacts, figures
+from fase.report.glossary import glossary_section
 from fase.report.html import (
     Section,
     details_html,
@@ -60,6 +61,7 @@ SECTION_TITLES = (
     "Data provenance",
     "Deviations from the paper",
     "Caveats",
+    "Glossary",
 )
 DEFAULT_EPSILON = 0.05
 
@@ -90,7 +92,7 @@ def _markdown_or_note(path: Path, missing: str) -> str:
 def run_section(run: RunDir, info: Mapping[str, Any] | None) -> Section:
     """Run directory, dataset/preset/seed, the commands run and package versions."""
     section = Section("run", "Run")
-    section.parts.append(paragraph_html(f"Run directory: {run.root}"))
+    section.parts.append(paragraph_html(f"Run directory: {run.root.name}"))
     if info is None:
         section.parts.append(note_html("run_info.json not found."))
         return section
@@ -105,15 +107,34 @@ def run_section(run: RunDir, info: Mapping[str, Any] | None) -> Section:
     facts = [(k, str(info.get(k))) for k in ("dataset", "preset", "seed", "platform")]
     section.parts.append(table_html(pd.DataFrame(facts, columns=["", "value"])))
     if rows:
-        section.parts.append(heading_html("Commands") + table_html(pd.DataFrame(rows)))
+        commands = pd.DataFrame(rows)
+        if not commands["time"].astype(bool).any():
+            commands = commands.drop(columns="time")  # no command recorded its timings
+        section.parts.append(heading_html("Commands") + table_html(commands))
     versions = pd.DataFrame(list((info.get("versions") or {}).items()), columns=["package", "ver"])
     section.parts.append(details_html("Package versions", table_html(versions)))
     return section
 
 
-def training_section(run: RunDir, draw: FigureWriter) -> Section:
-    """Loss curves (paper Fig 2a, 2b) from ``training_log.csv``, and the log itself."""
+def model_summary(run: RunDir, config: Mapping[str, Any]) -> str:
+    """The fitted model (the paper's Table 2): its name, family, objective, trainable
+    parameters (``model/forecaster.json``) and, for FASE, the ``model`` settings."""
+    info = artefacts.read_json_file(run.forecaster_info)
+    if not isinstance(info, dict):
+        return note_html("model/forecaster.json not found: run `fase train`.")
+    rows = [(k, info.get(k)) for k in ("name", "family", "objective", "parameters")]
+    if info.get("name") == "fase":
+        rows += [(f"model.{k}", v) for k, v in (config.get("model") or {}).items()]
+    cells = [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in rows]
+    table = pd.DataFrame(cells, columns=["", "value"])
+    return heading_html("Model (the paper's Table 2)") + table_html(table)
+
+
+def training_section(run: RunDir, draw: FigureWriter, config: Mapping[str, Any]) -> Section:
+    """The model summary, loss curves (paper Fig 2a, 2b) from ``training_log.csv``, and
+    the log itself."""
     section = Section("training", "Training")
+    section.parts.append(model_summary(run, config))
     log = artefacts.training_log(run)
     if log is None:
         section.parts.append(note_html("training_log.csv not found: run `fase train` first."))
@@ -196,7 +217,8 @@ def simulation_section(
             continue
         history = sim.history
         section.parts.append(heading_html(f"Scenario: {sim.name}"))
-        section.parts.append(paragraph_html(f"From {sim.history_file}:"))
+        where = Path(*sim.history_file.parts[-3:]) if sim.history_file else "the history"
+        section.parts.append(paragraph_html(f"From {where}:"))  # simulation/<scenario>/…
         section.parts.append(table_html(history))
         makers: dict[str, Callable[[], Figure]] = {
             "dir_cycles": lambda h=history: figures.dir_cycles(h, eps),
@@ -207,6 +229,20 @@ def simulation_section(
         }
         for stem, caption in SIMULATION_FIGURES:
             section.parts.append(draw(makers[stem], f"{sim.name}/{stem}", caption))
+    return section
+
+
+def smoke_test_section() -> Section:
+    """The banner of a ``quick``-preset run: its numbers are not results."""
+    section = Section("smoke-test", "Smoke test — do not interpret")
+    section.parts.append(
+        note_html(
+            "This run used the quick preset: a small model trained for a few epochs on "
+            "every 8th window, little or no retraining in the simulation. It checks that the "
+            "pipeline runs end to end; its forecasts are nearly constant and none of its "
+            "numbers is a finding. Run `fase run` (the default preset) for results."
+        )
+    )
     return section
 
 
@@ -366,6 +402,7 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
     allocations = run.allocations()
     first_summary = artefacts.read_json_file(allocations[0].summary_json) if allocations else None
     sections = [
+        *([smoke_test_section()] if config.get("preset") == "quick" else []),
         run_section(run, info),
         Section(
             "dataset",
@@ -377,7 +414,7 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
             "Graph",
             [_markdown_or_note(run.graph_stats_md, "graph/graph_stats.md not found.")],
         ),
-        training_section(run, draw),
+        training_section(run, draw, config),
         Section(
             "evaluation",
             "Forecast evaluation",
@@ -396,9 +433,10 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
         provenance_section(config, run.root),
         deviations_section(),
         caveats_section(config, (table1.get("demographics") or {}).get("groups"), first_summary),
+        glossary_section(),
     ]
     dataset = config.get("dataset", {}).get("name", "unknown dataset")
     title = f"FASE run report: {dataset}, preset {config.get('preset', '?')}"
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = f"{run.root} · generated {generated}"
+    subtitle = f"run {run.root.name} · generated {generated}"
     return write_text(run.report, page_html(title, subtitle, sections))

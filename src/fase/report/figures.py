@@ -243,7 +243,8 @@ def patrol_by_group(history: pd.DataFrame) -> Figure:
 def detection_disparity(history: pd.DataFrame) -> Figure:
     """Aggregate detection rate (observed / true counts) per group and cycle; gap shaded.
 
-    The last cycle is annotated with the gap D_maj − D_min in percentage points.
+    The last cycle is annotated with the detection gap D_min − D_maj in percentage points
+    (the sign convention of every table: negative when minority areas are detected less).
     """
     require(history, ("cycle", "detection_min", "detection_maj"), "simulation history")
     figure, ax = new_figure()
@@ -258,10 +259,10 @@ def detection_disparity(history: pd.DataFrame) -> Figure:
         cycle, history["detection_min"], history["detection_maj"], color=NEUTRAL, alpha=0.08
     )
     last = history.iloc[-1]
-    gap = last["detection_maj"] - last["detection_min"]
+    gap = last["detection_min"] - last["detection_maj"]
     middle = (last["detection_maj"] + last["detection_min"]) / 2
     ax.annotate(
-        f"gap (maj − min)\n{100 * gap:+.2f} pp",
+        f"detection gap (min − maj)\n{100 * gap:+.2f} pp",
         (last["cycle"], middle),
         textcoords="offset points",
         xytext=(-8, 0),

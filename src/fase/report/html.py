@@ -91,6 +91,8 @@ def _cell(value: object, digits: int) -> tuple[str, bool]:
     if isinstance(value, float):
         if math.isnan(value):
             return "–", True
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}", True  # a count stored as a float (a column with NaN)
         return (f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.4g}"), True
     return str(value), False
 

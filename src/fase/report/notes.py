@@ -50,13 +50,14 @@ def provenance_section(config: Mapping[str, Any], run_dir: Path) -> Section:
         section.parts.append(note_html("The dataset configuration lists no provenance files."))
     for name in files:
         path = Path(name) if Path(name).is_absolute() else run_dir / name
+        label = f"{path.parent.name}/{path.name}"  # no machine path in a report
         section.parts.append(heading_html(path.name))
         if not path.is_file():
-            section.parts.append(note_html(f"{path} is listed in dataset.provenance but missing."))
+            section.parts.append(note_html(f"{label} is listed in dataset.provenance but missing."))
             continue
         text = path.read_text(encoding="utf-8")
         rendered = markdown_html(text) if path.suffix.lower() == ".md" else preformatted_html(text)
-        section.parts.append(paragraph_html(f"From {path}:") + rendered)
+        section.parts.append(paragraph_html(f"From {label}:") + rendered)
     return section
 
 
@@ -66,12 +67,12 @@ def deviations_section(path: Path = DEVIATIONS_FILE) -> Section:
     if not path.is_file():
         section.parts.append(
             note_html(
-                f"{path} not found (it ships with the source repository, not the installed "
-                "package); see docs/deviations.md in the FASE repository."
+                "docs/deviations.md ships with the source repository, not the installed "
+                "package: read it in the FASE repository."
             )
         )
         return section
-    section.parts.append(paragraph_html(f"From {path}:"))
+    section.parts.append(paragraph_html("From docs/deviations.md of the FASE repository:"))
     section.parts.append(markdown_html(path.read_text(encoding="utf-8")))
     return section
 
