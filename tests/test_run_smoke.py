@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from tests.helpers.city import write_city
 from tests.simulation.trained_run import incidents
 from typer.testing import CliRunner
@@ -43,6 +46,20 @@ def test_quick_run_writes_every_phase_and_the_report(tmp_path: Path) -> None:
     parameters = read_json(out / "model" / "forecaster.json")["parameters"]
     assert "Model (the paper&#x27;s Table 2)" in page and f"<td>{parameters:,}</td>" in page
     assert "Smoke test — do not interpret" in page  # the quick preset's banner
+    # the findings come first, and each number is the replicates' (3 in the quick preset)
+    assert re.findall(r"<h2>(.*?)</h2>", page)[0] == "Findings"
+    replicates = pd.read_csv(next((out / "simulation").glob("*/history_replicates.csv")))
+    last = replicates[replicates["cycle"] == replicates["cycle"].max()]
+    first = replicates[replicates["cycle"] == replicates["cycle"].min()]
+    for column, fmt in (("detection_gap", "{:+.4f}"), ("dir_mean", "{:.4f}")):
+        values = last.sort_values("replicate")[column].to_numpy()
+        lo, hi = np.quantile(values, [0.025, 0.975])
+        assert f"{fmt.format(values.mean())} [{fmt.format(lo)}, {fmt.format(hi)}]" in page
+    change = (
+        last.sort_values("replicate")["detection_gap"].to_numpy()
+        - first.sort_values("replicate")["detection_gap"].to_numpy()
+    )
+    assert f"{change.mean():+.4f}" in page
     assert "Fairness–efficiency trade-off" in page and "<summary>tradeoff.csv</summary>" in page
     assert str(out.resolve()) not in page
 

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from fase.errors import FaseInputError
 from fase.io import write_text
 from fase.report import artefacts, figures
+from fase.report.findings import findings_section
 from fase.report.glossary import glossary_section
 from fase.report.html import (
     Section,
@@ -47,6 +48,7 @@ from fase.report.notes import (
 from fase.rundir import RunDir
 
 SECTION_TITLES = (
+    "Findings",
     "Run",
     "Dataset",
     "Graph",
@@ -232,20 +234,6 @@ def simulation_section(
     return section
 
 
-def smoke_test_section() -> Section:
-    """The banner of a ``quick``-preset run: its numbers are not results."""
-    section = Section("smoke-test", "Smoke test — do not interpret")
-    section.parts.append(
-        note_html(
-            "This run used the quick preset: a small model trained for a few epochs on "
-            "every 8th window, little or no retraining in the simulation. It checks that the "
-            "pipeline runs end to end; its forecasts are nearly constant and none of its "
-            "numbers is a finding. Run `fase run` (the default preset) for results."
-        )
-    )
-    return section
-
-
 def _png(path: Path, caption: str, half: bool = False) -> str:
     """An existing PNG inline, or nothing."""
     return figure_html(path.read_bytes(), caption, half) if path.is_file() else ""
@@ -396,13 +384,21 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
     info = artefacts.read_json_file(run.info)
     meta = artefacts.read_json_file(run.meta)
     table1 = artefacts.read_json_file(run.dataset_table_json) or {}
-    sims = artefacts.simulations(run)
+    every_scenario = artefacts.simulations(run)
+    sims = every_scenario
     if not all_scenarios:
         sims = shown_scenarios(sims, config, artefacts.policy_study(run))
     allocations = run.allocations()
     first_summary = artefacts.read_json_file(allocations[0].summary_json) if allocations else None
+    epsilon = artefacts.find_epsilon(config, run)
+    interval = float((config.get("simulation") or {}).get("interval", 0.95))
     sections = [
-        *([smoke_test_section()] if config.get("preset") == "quick" else []),
+        findings_section(
+            [(sim.name, sim.directory, sim.history) for sim in every_scenario],
+            (epsilon or (DEFAULT_EPSILON, ""))[0],
+            interval,
+            smoke_test=config.get("preset") == "quick",
+        ),
         run_section(run, info),
         Section(
             "dataset",
@@ -426,7 +422,7 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
         ),
         comparison_section(run),
         allocation_section(run, draw),
-        simulation_section(sims, artefacts.find_epsilon(config, run), draw),
+        simulation_section(sims, epsilon, draw),
         policy_section(run, draw),
         maps_section(run, meta, sims, draw_map),
         configuration_section(artefacts.read_text(run.config)),
