@@ -61,6 +61,7 @@ def _register() -> None:
     from fase.cli.run import run_command
     from fase.cli.serve import serve_command
     from fase.cli.simulate import simulate_command
+    from fase.cli.study import study_command
     from fase.cli.train import evaluate_command, train_command
 
     commands = {
@@ -85,6 +86,10 @@ def _register() -> None:
             federated_command,
             "Federated training over districts with Flower (simulation mode); gap to "
             "centralised training.",
+        ),
+        "study": (
+            study_command,
+            "Every phase on several cities (fetched first) and one cross-city report.",
         ),
         "serve": (
             serve_command,
