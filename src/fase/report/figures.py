@@ -280,10 +280,10 @@ def detection_disparity(history: pd.DataFrame) -> Figure:
 
 @styled
 def coverage_gini(history: pd.DataFrame) -> Figure:
-    """Risk-weighted coverage (left axis) and Gini of the allocation (right axis) per cycle.
-
-    Both axes autoscale to the data (no fixed limits).
-    """
+    """Both coverage definitions (left axis: the reference's μᵀp / (B·max μ) and, when the
+    history has it, the risk share of the patrolled areas) and the Gini of the allocation
+    (right axis) per cycle (paper Fig 5). All three are shares, drawn on [0, 1]: a change
+    of 0.0003 looks like one."""
     require(history, ("cycle", "coverage_mean", "gini_mean"), "simulation history")
     figure, ax = new_figure()
     twin = ax.twinx()
@@ -293,9 +293,20 @@ def coverage_gini(history: pd.DataFrame) -> Figure:
     _band(ax, cycle, history, "coverage_mean", MAJORITY)
     _band(twin, cycle, history, "gini_mean", MINORITY)
     left = ax.plot(cycle, history["coverage_mean"], color=MAJORITY, marker="o", label="coverage")
+    if "risk_share_mean" in history.columns:
+        left += ax.plot(
+            cycle,
+            history["risk_share_mean"],
+            color=MAJORITY,
+            marker="^",
+            linestyle="--",
+            label="risk share (patrolled areas)",
+        )
     right = twin.plot(cycle, history["gini_mean"], color=MINORITY, marker="s", label="Gini")
     _cycle_axis(ax)
-    ax.set_ylabel("coverage μᵀp / (B·max μ)", color=MAJORITY)
+    ax.set_ylim(0.0, 1.05)
+    twin.set_ylim(0.0, 1.05)
+    ax.set_ylabel("coverage (share)", color=MAJORITY)
     twin.set_ylabel("Gini of patrol across areas", color=MINORITY)
     ax.set_title("Coverage and concentration")
     ax.legend(handles=left + right)
