@@ -31,16 +31,21 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import sys
+import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from pydantic import ValidationError
 
 from fase.config import RunConfig
+from fase.config.loader import parse_yaml
 from fase.errors import FaseInputError
-from fase.io import read_json, write_json, write_text
+from fase.io import read_json, read_npz, write_json, write_text
 
 PACKAGES = (
     "fase", "torch", "torch-geometric", "numpy", "pandas", "pyarrow", "geopandas", "shapely",
@@ -350,18 +355,45 @@ class RunDir:
         """The resolved configuration the run saved in ``config.yaml``."""
         self.require(self.config, hint="is this a run directory written by `fase`?")
         try:
-            content = yaml.safe_load(self.config.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise FaseInputError(self.config, f"is not valid YAML ({exc})") from exc
-        return RunConfig.model_validate(content)
+            text = self.config.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FaseInputError(self.config, f"cannot be read as UTF-8 text ({exc})") from exc
+        content = parse_yaml(text, self.config)
+        if not isinstance(content, dict):
+            raise FaseInputError(self.config, "is not a run configuration (no mapping of keys)")
+        try:
+            return RunConfig.model_validate(content)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            raise FaseInputError(
+                self.config,
+                f"is not a valid run configuration (field '{where}': {error['msg']})",
+                "it is written by `fase`; run the command that made it again",
+            ) from None
 
     def write_config(self, cfg: RunConfig) -> None:
         write_text(self.config, config_to_yaml(cfg))
 
+    def _run_info(self) -> dict[str, Any]:
+        info = load_json(self.info) if self.info.is_file() else {"commands": []}
+        if not isinstance(info, dict) or not isinstance(info.get("commands"), list):
+            raise FaseInputError(self.info, "is not a run record (no 'commands' list)")
+        return info
+
+    def log_command(self, command: str, extra: dict[str, Any] | None = None) -> None:
+        """Add a command that used the run without changing its configuration (allocate,
+        evaluate, simulate, report) to ``run_info.json``: every command is in the history."""
+        info = self._run_info()
+        info["commands"].append(
+            {"command": command, "at": dt.datetime.now(dt.UTC).isoformat(), **(extra or {})}
+        )
+        write_json(self.info, info)
+
     def record(self, cfg: RunConfig, command: str, extra: dict[str, Any] | None = None) -> None:
         """Write ``config.yaml`` (resolved) and add this command to ``run_info.json``."""
         self.write_config(cfg)
-        info = read_json(self.info) if self.info.is_file() else {"commands": []}
+        info = self._run_info()
         info.update(
             {
                 "seed": cfg.seed,
@@ -375,6 +407,48 @@ class RunDir:
             {"command": command, "at": dt.datetime.now(dt.UTC).isoformat(), **(extra or {})}
         )
         write_json(self.info, info)
+
+
+def load_arrays(path: Path, hint: str | None = None) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` artefact ``path`` (no pickle).
+
+    Raises:
+        FaseInputError: ``path`` is missing, truncated or not an ``.npz`` archive.
+    """
+    if not Path(path).is_file():
+        raise FaseInputError(path, "not found", hint)
+    try:
+        return read_npz(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise FaseInputError(
+            path, f"cannot be read as a NumPy .npz file ({exc}): truncated or corrupt?", hint
+        ) from None
+
+
+def load_json(path: Path, hint: str | None = None) -> Any:
+    """The content of the JSON artefact ``path``.
+
+    Raises:
+        FaseInputError: ``path`` is missing, unreadable or not valid JSON.
+    """
+    if not Path(path).is_file():
+        raise FaseInputError(path, "not found", hint)
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise FaseInputError(path, f"is not valid JSON ({exc})", hint) from None
+
+
+def require_keys(path: Path, content: Any, keys: tuple[str, ...], hint: str | None = None) -> None:
+    """Raise :class:`FaseInputError` unless ``content`` read from ``path`` is a mapping
+    holding every one of ``keys`` (else it is an artefact of another kind or version)."""
+    if not isinstance(content, dict):
+        raise FaseInputError(path, "does not hold a mapping: not an artefact of this kind", hint)
+    missing = [key for key in keys if key not in content]
+    if missing:
+        raise FaseInputError(
+            path, f"lacks {', '.join(map(repr, missing))}: not an artefact of this kind", hint
+        )
 
 
 def package_versions() -> dict[str, str]:

@@ -47,3 +47,23 @@ def test_a_broken_artefact_is_named(app: typer.Typer, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "forecast.npz: cannot be read as a NumPy .npz file" in result.output
     assert not (tmp_path / "report" / "report.html").exists()
+
+
+def test_every_command_that_touched_the_run_is_in_its_history(tmp_path) -> None:
+    """A run made of separate commands: each one is logged in run_info.json and the
+    report's Commands table lists those before it."""
+    from tests.simulation.trained_run import write_trained_run
+    from typer.testing import CliRunner
+
+    from fase.cli import app
+    from fase.io import read_json
+
+    run_dir = write_trained_run(tmp_path / "made")
+    runner = CliRunner()
+    for args in (["evaluate", str(run_dir)], ["allocate", str(run_dir)], ["report", str(run_dir)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    commands = [c["command"] for c in read_json(run_dir / "run_info.json")["commands"]]
+    assert commands[-3:] == ["fase evaluate", "fase allocate", "fase report"]
+    page = (run_dir / "report" / "report.html").read_text(encoding="utf-8")
+    assert "<td>fase evaluate</td>" in page and "<td>fase allocate</td>" in page

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 
 from fase.config.allocation import AllocationConfig
+from fase.config.loader import parse_yaml
 from fase.errors import FaseInputError
 
 
@@ -29,11 +29,13 @@ def run_allocation_settings(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "config.yaml"
     if not path.is_file():
         return {}
-    try:
-        section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allocation", {})
-    except yaml.YAMLError as exc:
-        raise FaseInputError(path, f"not valid YAML: {exc}") from exc
-    return dict(section or {})
+    content = parse_yaml(path.read_text(encoding="utf-8"), path) or {}
+    if not isinstance(content, dict):
+        raise FaseInputError(path, "is not a run configuration (no mapping of keys)")
+    section = content.get("allocation") or {}
+    if not isinstance(section, dict):
+        raise FaseInputError(path, "its 'allocation' section is not a mapping of settings")
+    return dict(section)
 
 
 def allocate_command(
@@ -94,6 +96,7 @@ def allocate_command(
     ``allocation`` section), else from the defaults.
     """
     from fase.phases.allocate import run_allocation, run_tradeoff
+    from fase.rundir import RunDir
 
     given = {
         "policy": policy,
@@ -124,6 +127,7 @@ def allocate_command(
         f"detection gap {stats['detection_gap']['mean']:+.4f}"
     )
     typer.echo(f"wrote {result.out_dir}")
+    RunDir(run_dir).log_command("fase allocate", {"policy": config.policy, "tradeoff": tradeoff})
     if tradeoff:
         table = run_tradeoff(run_dir, config, risk, risk_key)
         typer.echo(

@@ -18,7 +18,10 @@ from fase.cli.options import (
     PresetOpt,
     SeedOpt,
     build_config,
+    check_out,
 )
+from fase.config import parse_duration
+from fase.errors import FaseInputError
 from fase.rundir import RunDir, new_run_dir
 
 
@@ -102,7 +105,12 @@ def compare_command(
         return
     every = models == "all"
     chosen = compared_models() if every else [m.strip() for m in models.split(",") if m.strip()]
+    if not chosen:
+        raise FaseInputError("--models", f"{models!r} names no model", "see `fase compare --list`")
     require_models(chosen)
+    check_out(out)
+    if bin is not None and benchmark is None:
+        parse_duration(bin, "--bin")
     if benchmark is not None:
         _refuse_with_benchmark(
             dataset=dataset,
@@ -151,8 +159,6 @@ def _refuse_with_benchmark(**options: object) -> None:
     not take effect."""
     given = [name for name, value in options.items() if value not in (None, False)]
     if given:
-        from fase.errors import FaseInputError
-
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise FaseInputError(
             "--benchmark", f"{flags} do not apply to a benchmark (it brings its own data)"
@@ -172,7 +178,6 @@ def _compare_benchmark(
     out: Path | None,
 ) -> None:
     from fase.config.loader import available_benchmarks
-    from fase.errors import FaseInputError
     from fase.phases.benchmark import run_benchmark
 
     if name not in available_benchmarks():

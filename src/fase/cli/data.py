@@ -19,6 +19,7 @@ from fase.cli.options import (
     PresetOpt,
     SeedOpt,
     build_config,
+    check_out,
 )
 from fase.rundir import RunDir, new_run_dir
 
@@ -39,10 +40,11 @@ def data_command(
     from fase.phases.data import run_data_phases
 
     console = Console(stderr=True)
+    check_out(out)
     files = CityFiles(incidents, polygons, demographics)
     cfg = build_config(dataset, preset, config, seed, {}, files=files)
     run_dir = out if out is not None else new_run_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_out(run_dir, create=True)
     with console.status("Phase 1–2") as status:
         result = run_data_phases(cfg, run_dir, lambda msg: status.update(f"Phase 1–2: {msg}"))
     RunDir(run_dir).record(cfg, "fase data", {"seconds": result.seconds})

@@ -77,17 +77,45 @@ class CityFiles:
                 "path": _existing(self.incidents, "--incidents") if local else self.incidents
             }
         if self.polygons is not None:
-            dataset["areas"] = {"path": _existing(self.polygons, "--polygons")}
+            dataset["areas"] = {"path": _existing(self.polygons, "--polygons", folder=False)}
         if self.demographics is not None:
-            dataset["demographics"] = {"path": _existing(self.demographics, "--demographics")}
+            dataset["demographics"] = {
+                "path": _existing(self.demographics, "--demographics", folder=False)
+            }
         return dataset
 
 
-def _existing(path: str | Path, option: str) -> str:
+def _existing(path: str | Path, option: str, folder: bool = True) -> str:
+    """``path`` made absolute; it must exist, and be a file unless ``folder``."""
     path = Path(path)
     if not path.exists():
         raise FaseInputError(path, f"file given with {option} not found")
+    if not folder and path.is_dir():
+        raise FaseInputError(path, f"given with {option} is a folder", "give the file itself")
     return str(path.resolve())
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a ``--seed`` that no random generator takes."""
+    from fase.config.method import MAX_SEED
+
+    if not 0 <= seed <= MAX_SEED:
+        raise FaseInputError("--seed", f"{seed} is out of range", f"use 0 to {MAX_SEED}")
+
+
+def check_out(out: Path | None, create: bool = False) -> None:
+    """Refuse an ``--out`` that is a file (or lies under one); create the folder if asked."""
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise FaseInputError("--out", f"{out} is a file, not a folder", "give a folder for the run")
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FaseInputError(
+                "--out", f"cannot create the folder {out} ({exc.strerror})"
+            ) from None
 
 
 def build_config(
@@ -106,6 +134,7 @@ def build_config(
     from fase.forecasters import require_models
 
     if seed is not None:
+        check_seed(seed)
         overrides = {**overrides, "seed": seed}
     if model is not None:
         require_models([model], "--model", deployable=True)

@@ -22,6 +22,8 @@ def report_command(
 ) -> None:
     """Draw the figures and maps the run has artefacts for; write RUN_DIR/report/report.html."""
     from fase.report.build import build_report
+    from fase.rundir import RunDir
 
     path = build_report(run_dir, all_scenarios=all_scenarios)
+    RunDir(run_dir).log_command("fase report")
     typer.echo(f"wrote {path}")

@@ -20,6 +20,7 @@ from fase.cli.options import (
     PresetOpt,
     SeedOpt,
     build_config,
+    check_out,
 )
 from fase.rundir import new_run_dir
 
@@ -48,6 +49,7 @@ def run_command(
     training = {"threads": threads, "epochs": epochs}
     overrides = {"training": {k: v for k, v in training.items() if v is not None}}
     files = CityFiles(incidents, polygons, demographics)
+    check_out(out)
     cfg = build_config(dataset, preset, config, seed, overrides, model, files)
     run_dir = out if out is not None else new_run_dir()
     console = Console(stderr=True)

@@ -97,6 +97,12 @@ def simulate_command(
 
     if model is not None:
         require_models([model], "--model", deployable=True)
+    if name is not None and (name in ("", ".", "..") or Path(name).name != name or "\\" in name):
+        raise FaseInputError(
+            "--name",
+            f"{name!r} is not a plain folder name",
+            "give a name such as my-scenario: the scenario is written to RUN_DIR/simulation/NAME/",
+        )
     run = SimulationRun.load(run_dir)
     cfg = run.trained.cfg
     configure_threads(threads or cfg.training.threads)
@@ -139,6 +145,9 @@ def simulate_command(
         )
         typer.echo(table.to_string(index=False))
         typer.echo(f"wrote {run.trained.run.policy_study_csv}")
+        run.trained.run.log_command(
+            "fase simulate --study", {"mode": sim.mode, "replicates": sim.replicates}
+        )
         return
     result, out_dir = run_simulation(
         run, sim, allocation, name=name, device=device, on_cycle=report
@@ -148,3 +157,8 @@ def simulate_command(
         f"{sim.replicates} replicate(s) in {result.seconds:.1f} s"
     )
     typer.echo(f"wrote {out_dir}")
+    run.trained.run.log_command(
+        "fase simulate",
+        {"mode": sim.mode, "policy": allocation.policy, "replicates": sim.replicates,
+         "model": run.model, "seconds": {"simulation": result.seconds}},
+    )  # fmt: skip

@@ -20,6 +20,7 @@ from fase.cli.options import (
     PresetOpt,
     SeedOpt,
     build_config,
+    check_out,
 )
 from fase.errors import FaseInputError
 
@@ -114,12 +115,13 @@ def train_command(
         run_dir, cfg = resume, RunDir(resume).load_config()
         relaunch = ["--resume", str(resume.resolve())]
     else:
+        check_out(out)
         files = CityFiles(incidents, polygons, demographics)
         cfg = build_config(dataset, preset, config, seed, {}, model, files)
         if out is None and (nproc > 1 or as_rank):
             raise FaseInputError("--out", "is needed with several processes", "name a run dir")
         run_dir = out if out is not None else new_run_dir()
-        run_dir.mkdir(parents=True, exist_ok=True)
+        check_out(run_dir, create=True)
         relaunch = [part for k, v in chosen.items() if v is not None for part in (k, str(v))]
         relaunch += ["--out", str(run_dir.resolve())]
     if threads is None and nproc > 1:
@@ -255,3 +257,4 @@ def evaluate_command(
         rows = overall[key]
         typer.echo(f"{title}\n\n" + markdown_table(rows if isinstance(rows, list) else [rows]))
     typer.echo(f"wrote {RunDir(run_dir).evaluation_json.parent}")
+    RunDir(run_dir).log_command("fase evaluate")

@@ -11,6 +11,7 @@ with its public upstream source and checksum (:class:`DataFile`).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import PurePosixPath
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -191,6 +192,17 @@ class DataFile(Strict):
     url: str
     member: str | None = None
     source: str = ""
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_data_root(cls, value: str) -> str:
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        if not parts or value.startswith(("/", "\\", "~")) or ":" in value or ".." in parts:
+            raise ValueError(
+                f"{value!r} must be a relative path inside the data folder (no '..', no "
+                "absolute path)"
+            )
+        return value
 
 
 class DatasetConfig(Strict):

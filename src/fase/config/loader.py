@@ -83,13 +83,67 @@ def data_root() -> Path:
     return Path(platformdirs.user_cache_dir("fase")) / "datasets"
 
 
+MAX_YAML_VALUES = 100_000
+"""The most values a config may hold once its aliases are expanded (a shipped one holds
+a few hundred): more is refused as a "billion laughs" alias bomb."""
+
+
+def parse_yaml(text: str, source: str | Path) -> Any:
+    """``yaml.safe_load`` of ``text`` that refuses what would exhaust the machine later:
+    aliases expanding to more than :data:`MAX_YAML_VALUES` values, a structure that
+    contains itself, or nesting too deep to read.
+
+    Raises:
+        FaseInputError: naming ``source``; also for text that is not YAML.
+    """
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FaseInputError(source, f"not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise FaseInputError(source, "is nested too deeply to be a config") from None
+    _count_values(content, source, {}, set())
+    return content
+
+
+def _count_values(node: Any, source: str | Path, seen: dict[int, int], open_: set[int]) -> int:
+    """Values in ``node`` with every alias expanded (shared parts are counted once per
+    use, computed once); raise once the count passes :data:`MAX_YAML_VALUES`."""
+    if not isinstance(node, (dict, list)):
+        return 1
+    key = id(node)
+    if key in seen:
+        return seen[key]
+    if key in open_:
+        raise FaseInputError(source, "contains itself (a recursive YAML alias)")
+    if len(open_) > 200:
+        raise FaseInputError(source, "is nested too deeply to be a config")
+    open_.add(key)
+    total = 1
+    for child in node.values() if isinstance(node, dict) else node:
+        total += _count_values(child, source, seen, open_)
+        if total > MAX_YAML_VALUES:
+            raise FaseInputError(
+                source,
+                f"expands to more than {MAX_YAML_VALUES:,} values through YAML aliases "
+                "(a 'billion laughs' bomb?)",
+                "write the config without anchors (&) and aliases (*) repeating large parts",
+            )
+    open_.discard(key)
+    seen[key] = total
+    return total
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise FaseInputError(path, "is a folder, not a YAML file")
     if not path.is_file():
         raise FaseInputError(path, "config file not found")
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FaseInputError(path, f"not valid YAML: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FaseInputError(path, f"cannot be read as UTF-8 text ({exc})") from exc
+    content = parse_yaml(text, path)
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -121,7 +175,9 @@ def resolve_path(raw: str, relative_to: Path) -> str:
     return str(path if path.is_absolute() else (relative_to / path).resolve())
 
 
-def _resolve_dataset_paths(dataset: dict[str, Any], relative_to: Path) -> dict[str, Any]:
+def _resolve_dataset_paths(
+    dataset: dict[str, Any], relative_to: Path, source: Path | str = "dataset"
+) -> dict[str, Any]:
     dataset = copy.deepcopy(dataset)
     for section in ("incidents", "areas", "demographics"):
         part = dataset.get(section)
@@ -130,7 +186,10 @@ def _resolve_dataset_paths(dataset: dict[str, Any], relative_to: Path) -> dict[s
     territory = (dataset.get("areas") or {}).get("territory")
     if isinstance(territory, dict) and isinstance(territory.get("path"), str):
         territory["path"] = resolve_path(territory["path"], relative_to)
-    dataset["provenance"] = [resolve_path(p, relative_to) for p in dataset.get("provenance", [])]
+    provenance = dataset.get("provenance") or []
+    if not isinstance(provenance, list) or not all(isinstance(p, str) for p in provenance):
+        raise FaseInputError(source, "dataset.provenance must be a list of file paths")
+    dataset["provenance"] = [resolve_path(p, relative_to) for p in provenance]
     return dataset
 
 
@@ -153,13 +212,13 @@ def _load_dataset(
                 f"unknown dataset {spec!r}",
                 f"shipped datasets: {', '.join(available_datasets())}",
             )
-        return _resolve_dataset_paths(_read_yaml(path), path.parent)
+        return _resolve_dataset_paths(_read_yaml(path), path.parent, path)
     if not isinstance(spec, dict):
         raise FaseInputError(source, "'dataset' must be a name or a mapping")
     spec = dict(spec)
     base_name = spec.pop("base", None)
     base = _load_dataset(base_name, relative_to, source) if base_name else {}
-    return deep_merge(base, _resolve_dataset_paths(spec, relative_to))
+    return deep_merge(base, _resolve_dataset_paths(spec, relative_to, source))
 
 
 def load_dataset(name: str) -> DatasetConfig:
@@ -254,7 +313,8 @@ def load_config(
     files = overrides.pop("dataset", None) or {}
     dataset_spec = dataset if dataset is not None else user.pop("dataset", "chicago")
     user.pop("dataset", None)
-    dataset_data = _load_dataset(dataset_spec, user_dir, source)
+    dataset_source = "--dataset" if dataset is not None else source
+    dataset_data = _load_dataset(dataset_spec, user_dir, dataset_source)
     name = dataset_data.get("name", "")
     if name in dataset_overrides:
         dataset_data = deep_merge(

@@ -19,6 +19,8 @@ from fase.config.model import ModelConfig
 from fase.config.simulation import SimulationConfig
 from fase.config.training import TrainingConfig
 
+MAX_SEED = 2**32 - 1
+
 
 class DataMethod(Strict):
     """Phase 1: ingestion, areas, demographics, tensors."""
@@ -90,7 +92,7 @@ class RunConfig(Strict):
     """
 
     preset: str = "default"
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=MAX_SEED)  # every RNG (numpy, torch) takes 0..2**32 − 1
     forecaster: str = "fase"
     dataset: DatasetConfig
     data: DataMethod = DataMethod()

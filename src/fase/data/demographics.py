@@ -97,7 +97,36 @@ def _column(
             f"columns present: {', '.join(map(str, table.columns[:30]))}",
         )
     values = pd.to_numeric(table[name], errors="coerce").astype("float64")
-    return values.mask(values.isin(codes))
+    values = values.mask(values.isin(codes))
+    bad = values[np.isinf(values) | (values < 0)]
+    if len(bad):
+        row, value = int(bad.index[0]), float(bad.iloc[0])
+        raise FaseInputError(
+            path,
+            f"column {name!r} (demographics.{field_name}), data row {row + 1}: {value:g} is "
+            f"{'negative' if value < 0 else 'not a finite number'}"
+            + (f" ({len(bad)} such rows)" if len(bad) > 1 else ""),
+            "shares, counts and incomes cannot be negative; leave a value empty if it is "
+            "unknown, or list a suppression code in demographics.suppressed_values",
+        )
+    return values
+
+
+def _scaled_share(
+    table: pd.DataFrame, name: str, path: Path, field_name: str, src: DemographicsSource
+) -> pd.Series:
+    """A share column divided by ``share_scale``; a share above 1 is refused."""
+    share = _column(table, name, path, field_name, src.suppressed_values) / src.share_scale
+    above = share[share > 1.0 + 1e-9]
+    if len(above):
+        row, value = int(above.index[0]), float(above.iloc[0]) * src.share_scale
+        raise FaseInputError(
+            path,
+            f"column {name!r} (demographics.{field_name}), data row {row + 1}: {value:g} is "
+            f"a share above 100% with demographics.share_scale {src.share_scale:g}",
+            "share_scale is 100 for percentages and 1 for fractions",
+        )
+    return share
 
 
 def _share(
@@ -105,7 +134,7 @@ def _share(
 ) -> pd.Series:
     codes = src.suppressed_values
     if share:
-        return _column(table, share, path, f"{what}_share", codes) / src.share_scale
+        return _scaled_share(table, share, path, f"{what}_share", src)
     if count and src.population:
         population = _column(table, src.population, path, "population", codes)
         return _column(table, count, path, f"{what}_count", codes) / population.where(
@@ -125,7 +154,7 @@ def _minority_share(table, path, src: DemographicsSource, method: DataMethod) ->
 def _poverty(table, path, src: DemographicsSource) -> pd.Series:
     codes = src.suppressed_values
     if src.poverty_share:
-        return _column(table, src.poverty_share, path, "poverty_share", codes) / src.share_scale
+        return _scaled_share(table, src.poverty_share, path, "poverty_share", src)
     if src.poverty_count:
         denominator = _column(
             table,

@@ -8,6 +8,7 @@ of each batch is :func:`fase.data.incidents.clean_batch`, shared with Parquet.
 
 from __future__ import annotations
 
+import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ def open_csv(
 def first_rows(path: Path, delimiter: str = ",", rows: int = 2) -> list[list[str]]:
     """The fields of the file's first ``rows`` lines (header or data), as text."""
     compression = _compression(path)
+    _refuse_binary(path, compression)
     try:
         head = pd.read_csv(
             path,
@@ -69,6 +71,26 @@ def _compression(path: Path) -> str:
             "re-compress it with gzip, or remove the .gz suffix if it is plain CSV",
         )
     return "infer"
+
+
+def _refuse_binary(path: Path, compression: str) -> None:
+    """Refuse a file whose first 64 KiB hold NUL bytes: binary data, or UTF-16 text (a
+    spreadsheet's "Unicode text" export), which the CSV parser would read as garbage."""
+    opener = gzip.open if compression == "gzip" else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(65_536)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FaseInputError(path, f"cannot be read: {exc}") from exc
+    if b"\x00" in head:
+        utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+        raise FaseInputError(
+            path,
+            "is UTF-16 text, not a UTF-8 CSV"
+            if utf16
+            else "holds NUL bytes: a binary file, not a CSV text file",
+            "save it as CSV (UTF-8)" if utf16 else "give the incident CSV itself",
+        )
 
 
 def _read_options(delimiter: str, compression: str) -> dict[str, object]:

@@ -115,6 +115,14 @@ MAPPED_KEYS = (
 )
 
 
+def shown_columns(columns: list[str], most: int = 20, width: int = 40) -> str:
+    """``columns`` as a list for a message, cut short: at most ``most`` names of at most
+    ``width`` characters each (a binary or one-line file must not flood the terminal)."""
+    names = [c if len(c) <= width else c[:width] + "…" for c in map(str, columns[:most])]
+    more = f" and {len(columns) - most} more" if len(columns) > most else ""
+    return f"{names}{more}"
+
+
 def detect_format(path: Path | str, rows: list[list[str]]) -> str:
     """The known portal format of a file from its first ``rows`` (a header and one data
     row, split into fields): the first of :data:`DETECTABLE` that fits.
@@ -138,7 +146,7 @@ def detect_format(path: Path | str, rows: list[list[str]]) -> str:
             return name
     raise FaseInputError(
         path,
-        f"not a known incident format; columns found: {rows[0]}",
+        f"not a known incident format; columns found: {shown_columns(rows[0])}",
         f"describe the file in a YAML ({'; '.join(MAPPED_KEYS)}), or give one of the "
         f"formats {', '.join(DETECTABLE)} as dataset.incidents.format",
     )
@@ -265,7 +273,8 @@ def column_layout(path: Path, settings: ReadSettings, first: list[str]) -> Layou
     if missing:
         raise FaseInputError(
             path,
-            f"required column(s) {', '.join(missing)} not found; columns found: {columns}",
+            f"required column(s) {', '.join(missing)} not found; columns found: "
+            f"{shown_columns(columns)}",
             _delimiter_hint(first, settings.delimiter)
             or "set incidents.columns to the file's column names, or use another incidents.format",
         )

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fase.io import read_json, read_npz, write_json, write_npz
-from fase.rundir import RunDir
+from fase.io import write_json, write_npz
+from fase.rundir import RunDir, load_arrays, load_json, require_keys
 
 SPLITS = ("train", "val", "test")
 
@@ -105,8 +105,11 @@ class Tensors:
     def load(cls, run: RunDir | str | Path) -> Tensors:
         """The tensors of a run directory (``data/tensors.npz`` and ``data/meta.json``)."""
         run = run if isinstance(run, RunDir) else RunDir(run)
-        run.require(run.tensors, run.meta, hint="build the run's data with `fase data` first")
-        arrays = read_npz(run.tensors)
-        meta = read_json(run.meta)
+        hint = "build the run's data with `fase data` first"
+        run.require(run.tensors, run.meta, hint=hint)
+        arrays = load_arrays(run.tensors, hint)
+        require_keys(run.tensors, arrays, ("x", "y", "bin_start"), hint)
+        meta = load_json(run.meta, hint)
+        require_keys(run.meta, meta, (), hint)
         core = {k: arrays.pop(k) for k in ("x", "y", "bin_start")}
         return cls(meta=meta, y_types=arrays.pop("y_types", None), extra=arrays, **core)

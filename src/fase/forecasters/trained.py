@@ -19,8 +19,8 @@ from fase.errors import FaseInputError
 from fase.forecasters.base import Forecaster
 from fase.forecasters.data import ForecastData
 from fase.forecasters.registry import ForecasterSettings, create
-from fase.io import read_json, read_npz, write_json, write_npz
-from fase.rundir import RunDir
+from fase.io import write_json, write_npz
+from fase.rundir import RunDir, load_arrays, load_json
 
 TRAIN_HINT = "run `fase train` on it first"
 
@@ -70,7 +70,7 @@ class TrainedRun:
         cfg = run.load_config()
         run.require(run.tensors, run.meta, run.graph, hint=TRAIN_HINT)
         run.require(run.forecaster_info, run.forecaster_state, hint=TRAIN_HINT)
-        info = read_json(run.forecaster_info)
+        info = load_json(run.forecaster_info, TRAIN_HINT)
         name = info.get("name") if isinstance(info, dict) else None
         if name != cfg.forecaster:
             raise FaseInputError(
@@ -82,9 +82,10 @@ class TrainedRun:
         data = ForecastData.from_run(run, cfg.dataset.areas.projected_crs, tensors)
         forecaster = create(name, forecaster_settings(cfg, bool(info.get("quick", False))))
         try:
-            forecaster.restore(data, read_npz(run.forecaster_state))
+            forecaster.restore(data, load_arrays(run.forecaster_state, TRAIN_HINT))
         except (KeyError, ValueError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise FaseInputError(
-                run.forecaster_state, f"does not fit the run's {name} model ({exc})", TRAIN_HINT
+                run.forecaster_state, f"does not fit the run's {name} model ({reason})", TRAIN_HINT
             ) from exc
         return cls(run, cfg, tensors, data, forecaster)

@@ -19,7 +19,8 @@ from fase.graph.combine import combine_adjacency, row_normalize
 from fase.graph.contiguity import geographic_adjacency
 from fase.graph.similarity import feature_cosine, threshold_similarity
 from fase.graph.stats import GraphStats, graph_stats
-from fase.io import read_npz, write_npz
+from fase.io import write_npz
+from fase.rundir import load_arrays, require_keys
 
 MATRICES = ("A_geo", "A_geo_norm", "A_feat", "A_feat_thresh", "A_combined")
 
@@ -52,7 +53,9 @@ class Graph:
     @classmethod
     def load(cls, path: str | Path) -> Graph:
         """Read an artefact written by :meth:`save`; the stats are recomputed."""
-        arrays = read_npz(path)
+        hint = "build the run's graph again with `fase data`"
+        arrays = load_arrays(Path(path), hint)
+        require_keys(Path(path), arrays, (*MATRICES, "islands", "node_ids"), hint)
         matrices = {name: arrays[name].astype(np.float64) for name in MATRICES}
         islands = arrays["islands"].astype(np.int64)
         stats = graph_stats(

@@ -37,24 +37,32 @@ def ensure_data_phases(cfg: RunConfig, run_dir: str | Path, say: Say = silent) -
 
 
 def run_data_phases(cfg: RunConfig, run_dir: str | Path, say: Say = silent) -> DataPhases:
-    """Phase 1 (tensors) and Phase 2 (graph) into ``run_dir/data`` and ``run_dir/graph``."""
+    """Phase 1 (tensors) and Phase 2 (graph) into ``run_dir/data`` and ``run_dir/graph``.
+
+    Both are built in memory before anything is written, so that input a phase refuses
+    leaves the run directory as it was (not new tensors beside an old graph)."""
     run = RunDir(run_dir)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     phase1 = build_dataset(cfg, say)
-    say("writing artefacts")
-    dataset_table = write_phase1(phase1, run)
     seconds["phase1_data"] = time.perf_counter() - start
 
     start = time.perf_counter()
     say("building the hybrid graph")
     method = resolve_contiguity(cfg.graph, cfg.dataset)
     graph = build_graph(phase1.areas, phase1.demographics.static, phase1.demographics.valid, method)
+    seconds["phase2_graph"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("writing artefacts")
+    dataset_table = write_phase1(phase1, run)
+    seconds["phase1_data"] += time.perf_counter() - start
+    start = time.perf_counter()
     graph.save(run.graph)
     graph_table = (
         f"# Graph statistics ({method.contiguity} contiguity)\n\n" + graph.stats.to_markdown()
     )
     write_text(run.graph_stats_md, graph_table)
     write_json(run.graph_stats_json, {"contiguity": method.contiguity, **graph.stats.to_dict()})
-    seconds["phase2_graph"] = time.perf_counter() - start
+    seconds["phase2_graph"] += time.perf_counter() - start
     return DataPhases(phase1, graph, dataset_table, graph_table, seconds)

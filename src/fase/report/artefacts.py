@@ -19,8 +19,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 
+from fase.config.loader import parse_yaml
 from fase.errors import FaseInputError
 from fase.io import read_json, read_npz
 from fase.rundir import RunDir, ScenarioFiles
@@ -96,10 +96,7 @@ def read_config(run: RunDir) -> dict[str, Any]:
     text = read_text(run.config)
     if text is None:
         return {}
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FaseInputError(run.config, f"is not valid YAML ({exc})") from exc
+    config = parse_yaml(text, run.config)
     return config if isinstance(config, dict) else {}
 
 

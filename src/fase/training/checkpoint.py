@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FaseInputError(path, "checkpoint not found", "train first with `fase train`")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as exc:
+        raise FaseInputError(  # torch's own message suggests weights_only=False: not shown
+            path,
+            "cannot be read as a checkpoint: truncated, corrupt, or not written by fase "
+            f"({type(exc).__name__})",
+            "start a new run, or train this one again without --resume",
+        ) from None
+    if not isinstance(payload, dict):
+        raise FaseInputError(path, "is not a fase checkpoint (no mapping of states)")
+    return payload
 
 
 def state_from_payload(payload: dict[str, Any]) -> TrainingState:

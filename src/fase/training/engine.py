@@ -184,7 +184,7 @@ class _Run:
         optimizer, scheduler and generator, and its own RNG states (a rank the
         checkpoint has none for keeps its seeded stream)."""
         payload = self.sharding.on_main(lambda: load_checkpoint(self.last_path))
-        if payload["fingerprint"] != self.fingerprint:
+        if payload.get("fingerprint") != self.fingerprint:
             raise FaseInputError(
                 self.last_path,
                 "was written with another training configuration, seed, data or model",

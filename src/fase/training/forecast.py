@@ -37,8 +37,9 @@ import torch
 from torch import nn
 
 from fase.errors import FaseInputError
-from fase.io import read_npz, write_npz
+from fase.io import write_npz
 from fase.models.distributions import DISTRIBUTIONS, CountDistribution, count_distribution
+from fase.rundir import load_arrays, require_keys
 from fase.training.windows import CountSeries
 
 SCORED_SPLIT = "test"  # stored without a prefix: what `fase allocate` and `fase evaluate` read
@@ -165,8 +166,10 @@ def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> SpanForecast:
     path = Path(path)
     if not path.is_file():
         raise FaseInputError(path, "forecast not found", "run `fase train` on this run first")
-    arrays = read_npz(path)
+    hint = "run `fase train` on this run again"
+    arrays = load_arrays(path, hint)
     prefix = _prefix(split)
+    require_keys(path, arrays, ("distribution", "likelihood_eps"), hint)
     if prefix + "span" not in arrays:
         raise FaseInputError(path, f"holds no forecast of the {split} split")
     distribution = str(arrays["distribution"])
@@ -175,6 +178,7 @@ def read_forecast(path: str | Path, split: str = SCORED_SPLIT) -> SpanForecast:
     if distribution not in DISTRIBUTIONS:
         raise FaseInputError(path, f"names an unknown count distribution {distribution!r}")
     names = DISTRIBUTIONS[distribution].parameter_names
+    require_keys(path, arrays, tuple(prefix + k for k in (*names, "expected")), hint)
     params = {k: arrays[prefix + k] for k in names}
     return SpanForecast(
         start,
