@@ -12,6 +12,10 @@ sends ``--requests`` N requests per phase and times each one (wall clock, client
     GET /health
     POST + GET /forecast   one client: a new batch, then the forecast it invalidated
                            (the live cost: a recursive forecast of the whole period)
+    GET /forecast during   C readers while one writer posts, without pause, batches
+      a POST stream        of late reports (times in the run's last day, so every
+                           batch changes the record and invalidates the forecast);
+                           the writer's latencies are timed too
 
 Per phase: requests/s (N / phase wall time), mean, p50 and p99 latency (ms), and the
 non-2xx count (must be 0). The first GET /forecast after the batches (cold) is timed
@@ -51,10 +55,10 @@ import shapely
 from fase.io import write_json
 
 RESULTS = Path(__file__).parent / "results"
-LAUNCH = (  # `fase serve RUN_DIR --port P --db DB --threads 1`
+LAUNCH = (  # `fase serve RUN_DIR --port P --db DB --threads 1 --rate-limit 0`
     "import sys; from pathlib import Path; from fase.cli.serve import serve_command; "
     "serve_command(Path(sys.argv[1]), port=int(sys.argv[2]), db=Path(sys.argv[3]), "
-    "period=sys.argv[4] or None, threads=1)"
+    "period=sys.argv[4] or None, threads=1, rate_limit=0)"
 )
 
 
@@ -95,11 +99,14 @@ def start_service(
     raise SystemExit("fase serve did not start")
 
 
-def incident_batches(run_dir: Path, count: int, size: int, seed: int = 0) -> list[dict]:
-    """``count`` bodies of ``size`` incidents inside the run's areas, after its last bin."""
+def incident_batches(
+    run_dir: Path, count: int, size: int, seed: int = 0, late: bool = False, tag: str = "load"
+) -> list[dict]:
+    """``count`` bodies of ``size`` incidents inside the run's areas, in the 6 hours after
+    its last bin (``late``: in the 6 hours before it, late reports of past bins)."""
     areas = gpd.read_file(run_dir / "data" / "areas.geojson")
     bin_start = np.load(run_dir / "data" / "tensors.npz")["bin_start"]
-    end = pd.Timestamp(int(bin_start[-1]), unit="ns", tz="UTC")
+    end = pd.Timestamp(int(bin_start[-1]), unit="ns", tz="UTC") - pd.Timedelta(hours=6 * late)
     rng = np.random.default_rng(seed)
     shapes = areas.geometry.to_numpy()
     bodies = []
@@ -109,7 +116,7 @@ def incident_batches(run_dir: Path, count: int, size: int, seed: int = 0) -> lis
             lon, lat = _point_inside(shapes[rng.integers(len(shapes))], rng)
             at = end + pd.Timedelta(minutes=int(rng.integers(0, 6 * 60)))
             rows.append(
-                {"id": f"load-{b}-{i}", "occurred_at": at.isoformat(), "lat": lat, "lon": lon}
+                {"id": f"{tag}-{b}-{i}", "occurred_at": at.isoformat(), "lat": lat, "lon": lon}
             )
         bodies.append({"incidents": rows})
     return bodies
@@ -179,9 +186,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run or quick_run(Path(tmp))
         bodies = incident_batches(run_dir, args.requests + args.live, args.batch)
+        late = incident_batches(run_dir, args.requests, args.batch, late=True, tag="late")
         process, url = start_service(run_dir, Path(tmp) / "load.sqlite", args.period)
         try:
-            results = run_phases(url, bodies, args)
+            results = run_phases(url, bodies, late, args)
         finally:
             process.terminate()
             process.wait()
@@ -201,13 +209,63 @@ def main() -> None:
             f"{name:<28}{row['requests_per_s']:>9.1f}{row['mean_ms']:>10.1f}"
             f"{row['p50_ms']:>9.1f}{row['p99_ms']:>9.1f}{row['non_2xx']:>9d}"
         )
+    during = results["phases"]["GET /forecast during POSTs"]
+    print(f"during the POST stream {during['previous_answers']} of {during['requests']} "
+          "reads got the previous answer (X-FASE-Record: previous)")  # fmt: skip
     shape = results["period"]
     print(f"{shape['areas']} areas, {shape['bins']} bins per period; "
           f"cold GET /forecast: {results['cold_forecast_ms']:.0f} ms; "
           f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
-def run_phases(url: str, bodies: list[dict], args: argparse.Namespace) -> dict[str, Any]:
+def during_a_post_stream(
+    url: str, late: list[dict], args: argparse.Namespace
+) -> tuple[dict[str, float], dict[str, float]]:
+    """C readers GET /forecast N times while one writer posts late reports until they end."""
+    done = threading.Event()
+    writes: list[float] = []
+    failures = 0
+
+    def writer() -> None:
+        nonlocal failures
+        with httpx.Client(base_url=url, trust_env=False, timeout=300) as client:
+            for body in late:
+                if done.is_set():
+                    return
+                start = time.perf_counter()
+                failures += not client.post("/incidents", json=body).is_success
+                writes.append(time.perf_counter() - start)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(0.05)  # the stream is under way
+    kinds: list[str] = []
+
+    def read(client: httpx.Client) -> httpx.Response:
+        response = client.get("/forecast")
+        kinds.append(response.headers.get("X-FASE-Record", "?"))
+        return response
+
+    readers = timed_phase(url, args.clients, [read] * args.requests)
+    readers["previous_answers"] = kinds.count("previous")
+    done.set()
+    thread.join()
+    ms = np.array(writes) * 1e3
+    posts = {
+        "requests": len(writes),
+        "clients": 1,
+        "requests_per_s": float("nan"),
+        "mean_ms": float(ms.mean()),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "non_2xx": failures,
+    }
+    return readers, posts
+
+
+def run_phases(
+    url: str, bodies: list[dict], late: list[dict], args: argparse.Namespace
+) -> dict[str, Any]:
     """Every phase of the module docstring, in order."""
     posts, live = bodies[: args.requests], bodies[args.requests :]
     phases: dict[str, Any] = {}
@@ -232,6 +290,9 @@ def run_phases(url: str, bodies: list[dict], args: argparse.Namespace) -> dict[s
     phases["POST + GET /forecast"] = timed_phase(
         url, 1, [lambda c, b=b: post_then_forecast(c, b) for b in live]
     )
+    readers, writer = during_a_post_stream(url, late, args)
+    phases["GET /forecast during POSTs"] = readers
+    phases["  the POSTs (1 writer)"] = writer
     return {"phases": phases, "cold_forecast_ms": cold, "clients": args.clients, "period": shape}
 
 

@@ -102,7 +102,7 @@ def stream(run: TrainedRun) -> Iterator[Stream]:
     """Post batches from a thread; SIGKILL the service after three acknowledgements;
     restart it on the same database; re-post the batch that was in flight."""
     db = run.run.root.parent / "live.sqlite"
-    options = ("--period", "1d", "--threads", "1")
+    options = ("--period", "1d", "--threads", "1", "--rate-limit", "0")
     first = Service(run.run.root, db, *options).start()
     batches = make_batches(200)
     acknowledged: list[list[dict]] = []
@@ -279,8 +279,9 @@ def test_malformed_incidents_get_4xx_naming_field_and_row(
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"policy": "fastest"}, "policy"), ({"budget": -5}, "budget"), ({"budget": "x"}, "budget")],
-)
+    [({"policy": "fastest"}, "policy"), ({"budget": -5}, "budget"), ({"budget": "x"}, "budget"),
+     ({"budget": "1_000"}, "budget"), ({"budget": " 5"}, "budget"), ({"budget": "inf"}, "budget")],
+)  # fmt: skip
 def test_bad_allocation_queries_get_422(stream: Stream, query: dict, field: str) -> None:
     for path in ("/allocation", "/fairness"):
         response = stream.service.get(path, **query)

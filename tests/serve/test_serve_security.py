@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +162,112 @@ def test_a_second_service_on_the_same_database_is_refused(keyed: Service, run_di
     code, output = invoke(str(run_dir), "--db", str(keyed.db), "--port", "0")
     assert code == 2 and "is in use by another `fase serve`" in output
     assert keyed.get("/health").status_code == 200  # the first one is untouched
+
+
+GOOD_ROW = {
+    "id": "strict-0",
+    "occurred_at": "2021-03-20T10:00:00Z",
+    "lat": 41.7578,
+    "lon": -87.7422,
+}
+NOT_ACCEPTED = [
+    ("latitude as text", {"lat": "41.7578"}, "incidents[0].lat"),
+    ("latitude as boolean", {"lat": True}, "incidents[0].lat"),
+    ("id of one space", {"id": " "}, "incidents[0].id"),
+    ("id with a NUL byte", {"id": "a\u0000b"}, "incidents[0].id"),
+    ("id as number", {"id": 7}, "incidents[0].id"),
+    ("type with a line break", {"type": "THEFT\n"}, "incidents[0].type"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), [c[1:] for c in NOT_ACCEPTED],
+                         ids=[c[0] for c in NOT_ACCEPTED])  # fmt: skip
+def test_request_types_are_strict(keyed: Service, change: dict, field: str) -> None:
+    before = stored(keyed)
+    batch = {"incidents": [GOOD_ROW | change]}
+    response = keyed.post("/incidents", json=batch, headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == field
+    assert stored(keyed) == before
+
+
+def test_a_lone_surrogate_is_a_422_not_a_500(keyed: Service) -> None:
+    row = '{"id": "\\ud800", "occurred_at": "2021-03-20T10:00:00Z", "lat": 91, "lon": 0}'
+    raw = '{"incidents": [' + row + "]}"
+    headers = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
+    response = keyed.post("/incidents", content=raw.encode(), headers=headers)
+    assert response.status_code == 422, response.text
+    assert {p["field"] for p in response.json()["detail"]} == {
+        "incidents[0].id",
+        "incidents[0].lat",
+    }
+
+
+def test_a_foreign_host_header_is_refused(keyed: Service) -> None:
+    """DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name."""
+    assert keyed.client is not None
+    assert keyed.client.get("/health", headers={"Host": "evil.example"}).status_code == 400
+    assert keyed.client.get("/health", headers={"Host": "localhost:1"}).status_code == 200
+
+
+def test_cors_is_off_unless_an_origin_is_given(keyed: Service, run_dir: Path) -> None:
+    preflight = {"Origin": "https://map.example", "Access-Control-Request-Method": "GET"}
+    assert keyed.client is not None
+    answer = keyed.client.options("/forecast", headers=preflight)
+    assert "access-control-allow-origin" not in answer.headers
+    options = ("--threads", "1", "--cors-origin", "https://map.example")
+    service = Service(run_dir, run_dir.parent / "cors.sqlite", *options).start()
+    try:
+        assert service.client is not None
+        answer = service.client.options("/forecast", headers=preflight)
+        assert answer.headers["access-control-allow-origin"] == "https://map.example"
+        other = service.client.options(
+            "/forecast", headers=preflight | {"Origin": "https://x.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        service.stop()
+
+
+def test_rate_limit_and_a_stalled_body(run_dir: Path) -> None:
+    """--rate-limit 1: a burst of 10, then 429 with Retry-After (/health is not counted);
+    --body-timeout 1: a body that stops arriving gets 408 after about a second."""
+    options = ("--threads", "1", "--rate-limit", "1", "--body-timeout", "1")
+    service = Service(run_dir, run_dir.parent / "limited.sqlite", *options).start()
+    try:
+        codes = [service.get("/areas.geojson").status_code for _ in range(11)]
+        assert codes == [200] * 10 + [429]
+        refused = service.get("/areas.geojson")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert service.get("/health").status_code == 200
+        assert service.client is not None
+        port = service.client.base_url.port
+        time.sleep(1.5)  # a token is back
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(
+                b"POST /incidents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"inc'
+            )
+            start = time.monotonic()
+            answer = raw.recv(4096).decode()
+            waited = time.monotonic() - start
+        assert answer.startswith("HTTP/1.1 408"), answer
+        assert 0.5 < waited < 5
+    finally:
+        service.stop()
+
+
+def test_rate_limit_buckets_refill_at_the_rate() -> None:
+    """Hand-computed: rate 2/s, burst 3; at t = 0 three pass and the fourth must wait
+    0.5 s; at t = 0.25 half a token is back (wait 0.25 s); at t = 0.5 one passes."""
+    from fase.serve.security import RateLimit
+
+    now = [0.0]
+    limit = RateLimit(app=None, rate=2.0, burst=3, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert [limit._take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limit._take("a") == pytest.approx(0.5)
+    assert limit._take("b") == 0.0  # another client has its own bucket
+    now[0] = 0.25
+    assert limit._take("a") == pytest.approx(0.25)
+    now[0] = 0.5
+    assert limit._take("a") == 0.0

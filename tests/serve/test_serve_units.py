@@ -132,3 +132,35 @@ def test_serve_command_reports_unusable_inputs(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_a_reader_gets_the_previous_answer_rather_than_wait_behind_a_computation(
+    tmp_path: Path,
+) -> None:
+    """While the compute lock is taken (another reader computing), a reader whose answer
+    is stale gets the last one built, marked not current; once free, the current one."""
+    from tests.helpers.city import cell_center
+    from tests.simulation.trained_run import write_trained_run
+
+    from fase.serve.schemas import HealthOut
+    from fase.serve.state import LiveState
+
+    state = LiveState.open(write_trained_run(tmp_path), tmp_path / "live.sqlite", "1d", quorum=1)
+
+    def build(view: object) -> HealthOut:
+        stored = view.incidents_stored  # type: ignore[attr-defined]
+        return HealthOut(status="ok", run="r", areas=9, incidents_stored=stored,
+                         incidents_pending=0, next_period_start="")  # fmt: skip
+
+    try:
+        first = state.answer("k", build)
+        assert first.current and b'"incidents_stored":0' in first.body
+        lon, lat = cell_center(3)
+        row = IncidentIn(id="a", occurred_at="2021-03-20T10:00:00Z", lat=lat, lon=lon)
+        assert state.ingest([row], utc("2026-01-01")).accepted == 1
+        with state._compute_lock:
+            assert state.answer("k", build) == type(first)(first.body, current=False)
+        fresh = state.answer("k", build)
+        assert fresh.current and b'"incidents_stored":1' in fresh.body
+    finally:
+        state.close()

@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+from fase.serve.settings import (
+    BODY_TIMEOUT_S,
+    DEFAULT_QUORUM,
+    DEFAULT_RATE_LIMIT,
+    KEEP_ALIVE_S,
+    MAX_CONNECTIONS,
+)
+
 
 def serve_command(
     run_dir: Annotated[
@@ -38,6 +46,34 @@ def serve_command(
         bool,
         typer.Option("--protect-reads", help="Require the API key for reads too (not /health)."),
     ] = False,
+    quorum: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Stored incidents that must reach a bin before the forecast period moves "
+            "past it (one stray future-dated record cannot move it).",
+        ),
+    ] = DEFAULT_QUORUM,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host header the service answers to (repeatable; others get 400). Default: "
+            "127.0.0.1 and localhost on loopback, the --host address otherwise, any host "
+            "when listening on all interfaces.",
+        ),
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Origin browsers may call the API from (repeatable); default: none."),
+    ] = None,
+    rate_limit: Annotated[
+        float,
+        typer.Option(min=0, help="Requests per second per client address; 0: no limit."),
+    ] = DEFAULT_RATE_LIMIT,
+    body_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds a request body may stall before the request gets 408."),
+    ] = BODY_TIMEOUT_S,
 ) -> None:
     """Serve RUN_DIR over HTTP: POST incidents, GET the next period's forecast, patrols and
     fairness, and the live map at /. Stops on Ctrl-C; accepted incidents are on disk.
@@ -48,7 +84,7 @@ def serve_command(
     from fase.rundir import RunDir
     from fase.runtime import configure_threads
     from fase.serve import create_app, default_db
-    from fase.serve.security import read_token, require_key_off_loopback
+    from fase.serve.security import default_allowed_hosts, read_token, require_key_off_loopback
 
     token = read_token(token_file)
     require_key_off_loopback(host, token)
@@ -57,10 +93,29 @@ def serve_command(
             "--protect-reads", "needs an API key (--token-file or FASE_SERVE_TOKEN)"
         )
     configure_threads(threads or RunDir(run_dir).load_config().training.threads)
-    app = create_app(run_dir, db, period=period, token=token, protect_reads=protect_reads)
+    app = create_app(
+        run_dir,
+        db,
+        period=period,
+        quorum=quorum,
+        token=token,
+        protect_reads=protect_reads,
+        allowed_hosts=allowed_host or default_allowed_hosts(host),
+        cors_origins=cors_origin or (),
+        rate_limit=rate_limit or None,
+        body_timeout=body_timeout,
+    )
     keyed = "writes need the API key" if token else "no API key: writes are open to this machine"
     typer.echo(
         f"serving {run_dir} on http://{host}:{port}/ ({keyed}; incidents: "
         f"{db or default_db(run_dir)})"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=MAX_CONNECTIONS,
+    )

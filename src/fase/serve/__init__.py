@@ -7,6 +7,16 @@ period is forecast with the run's model (:mod:`fase.serve.forecast`), allocated 
 allocation policies and scored with their metrics (:mod:`fase.serve.state`).
 """
 
-from fase.serve.app import create_app, default_db
+from typing import Any
 
 __all__ = ["create_app", "default_db"]
+
+
+def __getattr__(name: str) -> Any:
+    """:func:`create_app` and :func:`default_db`, imported on first use (the command line
+    reads :mod:`fase.serve.settings` without loading the service)."""
+    if name in __all__:
+        from fase.serve import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,10 +2,12 @@
 
 ==========================  ===================================================
 ``POST /incidents``         store a batch (idempotent by id), answer the counts
+``DELETE /incidents/{id}``  retract a stored incident (``reason`` logged)
+``GET /incidents/pending``  stored incidents held out of the record (period rule)
 ``GET /forecast``           next period: E[Y] and distribution parameters (L, N)
 ``GET /allocation``         patrol (L, N) under ``policy`` and ``budget``
 ``GET /fairness``           DIR, Gini, coverage, detection by group, of that patrol
-``GET /health``             liveness, incidents stored, next period start
+``GET /health``             liveness, incidents stored and pending, next period start
 ``GET /areas.geojson``      the run's areas (node order) with their group
 ``GET /``                   the live map (one self-contained HTML page)
 ``GET /openapi.json``       the schema (``/docs`` renders it)
@@ -13,25 +15,31 @@
 
 Bad input never answers 500: malformed JSON is 400; a missing or mistyped field, a bad
 timestamp, an unknown policy or a batch whose every row is rejected is 422; a body over
-``MAX_BODY_BYTES``, declared or chunked, is 413; with an API key, a write without it is
-401 (:mod:`fase.serve.security`). Every 4xx body is :class:`~fase.serve.schemas.ErrorOut`, each
+``MAX_BODY_BYTES``, declared or chunked, is 413, and one that stalls is 408; with an API
+key, a write without it is 401; over the rate limit, 429; retracting an unknown id, 404
+(:mod:`fase.serve.security`). Every 4xx body is :class:`~fase.serve.schemas.ErrorOut`, each
 problem naming its field (``incidents[3].occurred_at``) and row. A batch with some usable
 rows stores those and lists the others under ``rejected`` (200).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from fase.config.allocation import AllocationConfig, PolicyName
 from fase.errors import FaseInputError
@@ -45,14 +53,31 @@ from fase.serve.schemas import (
     HealthOut,
     IncidentBatch,
     IngestOut,
+    PendingIncident,
+    PendingOut,
     Problem,
+    RetractionOut,
+    is_clean_text,
 )
-from fase.serve.security import BodyLimit, TokenGuard
-from fase.serve.state import LiveState
+from fase.serve.security import BodyLimit, RateLimit, TokenGuard
+from fase.serve.settings import BODY_TIMEOUT_S, DEFAULT_QUORUM, MAX_BODY_BYTES
+from fase.serve.state import Answer, LiveState, View
 
-MAX_BODY_BYTES = 16 * 2**20
 BUDGET_RANGE = (1e-6, 1e9)  # patrol units per bin; HiGHS fails on absurd scales (1e300)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 413, 422)}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+MAX_LISTED = 10_000  # pending incidents per GET /incidents/pending
+
+
+DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?")
+
+
+def plain_decimal(value: object) -> object:
+    """A query number as written plainly (``250``, ``2.5e2``); Python's other spellings
+    (``1_000``, `` 5``, ``inf``) are refused, not converted."""
+    if isinstance(value, str) and not DECIMAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain decimal number")
+    return value
 
 
 def allocation_config(
@@ -60,6 +85,7 @@ def allocation_config(
     policy: Annotated[PolicyName | None, Query(description="default: the run's")] = None,
     budget: Annotated[
         float | None,
+        BeforeValidator(plain_decimal),
         Query(
             ge=BUDGET_RANGE[0],
             le=BUDGET_RANGE[1],
@@ -92,8 +118,13 @@ def create_app(
     db_path: str | Path | None = None,
     *,
     period: str | None = None,
+    quorum: int = DEFAULT_QUORUM,
     token: str | None = None,
     protect_reads: bool = False,
+    allowed_hosts: Sequence[str] = ("*",),
+    cors_origins: Sequence[str] = (),
+    rate_limit: float | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
     """The service for a trained run; loads the run and opens the database now.
 
@@ -101,13 +132,20 @@ def create_app(
         run_dir: a run trained with ``fase train``.
         db_path: SQLite file of accepted incidents (default :func:`default_db`).
         period: forecast period, e.g. ``"1d"`` (default: the run's ``simulation.period``).
+        quorum: stored incidents that must reach a bin before the period moves past it
+            (:mod:`fase.serve.state`).
         token: the API key every write (and, with ``protect_reads``, every read but
             ``/health``) must carry (:mod:`fase.serve.security`); None: no key.
+        allowed_hosts: ``Host`` header values answered (others get 400); ``"*"``: any.
+        cors_origins: origins browsers may call the API from; none: CORS off.
+        rate_limit: requests per second per client address (bursts of twice as many,
+            at least 10); None: no limit.
+        body_timeout: seconds a request body may stall before the request gets 408.
 
     Raises:
         FaseInputError: the run or the database cannot be used.
     """
-    state = LiveState.open(run_dir, db_path or default_db(run_dir), period)
+    state = LiveState.open(run_dir, db_path or default_db(run_dir), period, quorum)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -125,9 +163,20 @@ def create_app(
     app.state.live = state
     _add_error_handlers(app)
     _add_routes(app, state)
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-    if token is not None:  # outermost: a request without the key is refused unread
+    # Starlette runs the last added outermost: host check, rate limit, key, then the body.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, timeout=body_timeout)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    if token is not None:  # a request without the key is refused unread
         app.add_middleware(TokenGuard, token=token, protect_reads=protect_reads)
+    if rate_limit is not None:
+        app.add_middleware(RateLimit, rate=rate_limit, burst=max(10, math.ceil(2 * rate_limit)))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     return app
 
 
@@ -139,9 +188,10 @@ def _add_routes(app: FastAPI, state: LiveState) -> None:
     def health() -> HealthOut:
         return HealthOut(
             status="ok",
-            run=str(state.trained.run.root),
+            run=state.trained.run.root.resolve().name,
             areas=len(state.area_ids),
             incidents_stored=state.incidents_stored,
+            incidents_pending=state.incidents_pending,
             next_period_start=state.next_period_start(),
         )
 
@@ -152,52 +202,96 @@ def _add_routes(app: FastAPI, state: LiveState) -> None:
             return _error(422, result.rejected)
         return result
 
+    @app.delete(
+        "/incidents/{incident_id}", response_model=RetractionOut, responses=ERRORS | NOT_FOUND
+    )
+    def retract_incident(
+        incident_id: str,
+        reason: Annotated[
+            str, Query(min_length=1, max_length=500, description="why (kept in the log)")
+        ],
+    ) -> RetractionOut | JSONResponse:
+        if not is_clean_text(reason):
+            return _error(422, [Problem(field="reason", problem="must not be blank or hold "
+                                        "control characters")])  # fmt: skip
+        if not state.retract(incident_id, reason):
+            shown = incident_id if is_clean_text(incident_id) else None
+            return _error(404, [Problem(field="incident_id", problem="no stored incident "
+                                        "has this id", id=shown)])  # fmt: skip
+        return RetractionOut(
+            retracted=incident_id,
+            incidents_stored=state.incidents_stored,
+            incidents_pending=state.incidents_pending,
+            next_period_start=state.next_period_start(),
+        )
+
+    @app.get("/incidents/pending", response_model=PendingOut, responses=ERRORS)
+    def pending(
+        limit: Annotated[int, Query(ge=1, le=MAX_LISTED, strict=True)] = 100,
+    ) -> PendingOut:
+        timeline = state.timeline
+        rows = state.pending(limit)
+        starts = timeline.iso([row.bin for row in rows])
+        return PendingOut(
+            incidents_pending=state.incidents_pending,
+            next_period_start=state.next_period_start(),
+            incidents=[
+                PendingIncident(
+                    id=row.id,
+                    occurred_at=pd.Timestamp(row.occurred_at_ns, tz="UTC").isoformat(),
+                    area=state.area_ids[row.area],
+                    bin_start=start,
+                )
+                for row, start in zip(rows, starts, strict=True)
+            ],
+        )
+
     @app.get("/forecast", response_model=ForecastOut, responses=ERRORS)
     def forecast() -> Response:
-        def build() -> ForecastOut:
-            span = state.forecast()
+        def build(view: View) -> ForecastOut:
+            span = state.forecast(view)
             return ForecastOut(
-                period=state.period(),
+                period=state.period(view),
                 areas=state.area_ids,
                 distribution=span.distribution,
                 expected=span.expected.tolist(),
                 params={k: v.tolist() for k, v in span.params.items()},
                 period_total=span.expected.astype(float).sum(axis=0).tolist(),
-                incidents_stored=state.incidents_stored,
+                incidents_stored=view.incidents_stored,
             )
 
-        return _json(state.cached_json("forecast", build))
+        return _json(state.answer("forecast", build))
 
     @app.get("/allocation", response_model=AllocationOut, responses=ERRORS)
     def allocation(config: Config) -> Response:
-        def build() -> AllocationOut:
-            result = state.allocation(config)
+        def build(view: View) -> AllocationOut:
+            result = state.allocation(config, view)
             return AllocationOut(
                 policy=config.policy,
                 budget=config.budget,
                 risk=config.risk,
-                period=state.period(),
+                period=state.period(view),
                 areas=state.area_ids,
                 patrol=result.patrol.tolist(),
                 period_total=result.patrol.sum(axis=0).tolist(),
-                incidents_stored=state.incidents_stored,
+                incidents_stored=view.incidents_stored,
             )
 
-        return _json(state.cached_json(("allocation", config.model_dump_json()), build))
+        return _json(state.answer(("allocation", config.model_dump_json()), build))
 
     @app.get("/fairness", response_model=FairnessOut, responses=ERRORS)
     def fairness(config: Config) -> Response:
-        def build() -> FairnessOut:
-            metrics, groups = state.fairness(state.allocation(config))
+        def build(view: View) -> FairnessOut:
+            metrics, groups = state.fairness(state.allocation(config, view))
             return FairnessOut(
                 policy=config.policy,
                 budget=config.budget,
                 metrics=metrics,
                 groups=groups,
-                incidents_stored=state.incidents_stored,
+                incidents_stored=view.incidents_stored,
             )
 
-        return _json(state.cached_json(("fairness", config.model_dump_json()), build))
+        return _json(state.answer(("fairness", config.model_dump_json()), build))
 
     @app.get("/areas.geojson", responses={200: {"content": {"application/geo+json": {}}}})
     def areas() -> Response:
@@ -241,8 +335,14 @@ def _areas_geojson(state: LiveState) -> str:
     return frame.to_json(drop_id=True)
 
 
-def _json(content: bytes) -> Response:
-    return Response(content, media_type="application/json")
+RECORD_HEADER = "X-FASE-Record"
+"""``current``: the answer is for the live record now; ``previous``: for an earlier state
+of it, returned while the current answer is being computed (compare ``incidents_stored``)."""
+
+
+def _json(answer: Answer) -> Response:
+    record = "current" if answer.current else "previous"
+    return Response(answer.body, media_type="application/json", headers={RECORD_HEADER: record})
 
 
 def _error(status: int, problems: list[Problem]) -> JSONResponse:
@@ -268,7 +368,7 @@ def _row_id(exc: RequestValidationError, row: int | None) -> str | None:
         value = exc.body["incidents"][row]["id"]
     except (TypeError, KeyError, IndexError):
         return None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and is_clean_text(value) else None
 
 
 def _add_error_handlers(app: FastAPI) -> None:

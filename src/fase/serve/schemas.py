@@ -8,6 +8,7 @@ units per bin. NaN (an undefined metric) is written as ``null``.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,10 +20,16 @@ Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, descriptio
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="degrees")]
 
 
-class IncidentIn(BaseModel):
-    """One incident as the client reports it."""
+def is_clean_text(text: str) -> bool:
+    """Whether ``text`` is not blank and has no control character or lone surrogate."""
+    return bool(text.strip()) and not any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
 
-    model_config = ConfigDict(extra="forbid")
+
+class IncidentIn(BaseModel):
+    """One incident as the client reports it. Types are strict: a number given as a
+    string, or a boolean, is refused rather than converted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(min_length=1, max_length=200, description="unique id; re-posting is a no-op")
     occurred_at: dt.datetime = Field(
@@ -32,6 +39,13 @@ class IncidentIn(BaseModel):
     lat: Latitude
     lon: Longitude
     type: str | None = Field(None, max_length=200, description="crime type (stored, not used)")
+
+    @field_validator("id", "type")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        if value is not None and not is_clean_text(value):
+            raise ValueError("must not be blank or hold control characters")
+        return value
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -53,7 +67,7 @@ class IncidentIn(BaseModel):
 class IncidentBatch(BaseModel):
     """A batch of incidents (1 to ``MAX_BATCH``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     incidents: list[IncidentIn] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -81,7 +95,38 @@ class IngestOut(BaseModel):
     duplicates: int
     rejected: list[Problem]
     incidents_stored: int
+    incidents_pending: int = Field(
+        description="stored incidents after the record's last complete bin, held out of the "
+        "forecast until enough others reach as far (the period rule, docs/serving.md)"
+    )
     next_period_start: str
+
+
+class RetractionOut(BaseModel):
+    """Outcome of a retraction: the incident left the record (its row is kept in the
+    database's retractions log with the reason)."""
+
+    retracted: str = Field(description="the incident's id")
+    incidents_stored: int
+    incidents_pending: int
+    next_period_start: str
+
+
+class PendingIncident(BaseModel):
+    """A stored incident outside the record: where and when it would count."""
+
+    id: str
+    occurred_at: str = Field(description="UTC ISO 8601")
+    area: str = Field(description="area id")
+    bin_start: str = Field(description="local ISO start of its bin")
+
+
+class PendingOut(BaseModel):
+    """Stored incidents held out of the forecast (earliest first, at most ``limit``)."""
+
+    incidents_pending: int
+    next_period_start: str
+    incidents: list[PendingIncident]
 
 
 class PeriodOut(BaseModel):
@@ -153,7 +198,8 @@ class HealthOut(BaseModel):
     """Liveness and the size of the live record."""
 
     status: str
-    run: str
+    run: str = Field(description="the run's folder name")
     areas: int
     incidents_stored: int
+    incidents_pending: int
     next_period_start: str

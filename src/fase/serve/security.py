@@ -1,4 +1,5 @@
-"""What stands between the network and the live service: an API key and a body limit.
+"""What stands between the network and the live service: an API key, a body limit and
+timeout, and a per-client rate limit.
 
 * **API key** (:class:`TokenGuard`): with a key configured, every request that writes
   (``POST``, ``PUT``, ``PATCH``, ``DELETE``) — and, with ``protect_reads``, every
@@ -9,7 +10,14 @@
 * **Body limit** (:class:`BodyLimit`): a declared ``Content-Length`` over the limit is
   refused before any byte is read (413); a body without one (chunked transfer) is
   counted as it arrives and refused as soon as it passes the limit, so memory stays
-  bounded by the limit whatever the client sends.
+  bounded by the limit whatever the client sends. A client that stops sending its body
+  for ``body_timeout`` seconds gets 408 and its connection's handler is freed.
+* **Rate limit** (:class:`RateLimit`): each client address has a bucket of ``burst``
+  requests that refills at ``rate`` per second; a request finding it empty gets 429 with
+  ``Retry-After``. ``/health`` is not counted.
+
+The ``Host`` allow-list (DNS rebinding) and CORS are Starlette's own middleware
+(:func:`fase.serve.app.create_app`).
 
 Both are plain ASGI middleware: they answer with the service's error body
 (:class:`~fase.serve.schemas.ErrorOut`) themselves.
@@ -17,10 +25,13 @@ Both are plain ASGI middleware: they answer with the service's error body
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
+import math
 import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +52,7 @@ OPEN_PATHS = ("/health", "/docs", "/openapi.json")
 """Paths (and their sub-paths) that need no key even with ``protect_reads``: the liveness
 probe and the API's documentation (a browser cannot send the key for its assets)."""
 MIN_TOKEN_CHARS = 16
+MAX_CLIENTS = 10_000  # rate-limit buckets kept before full ones are forgotten
 
 
 async def send_error(send: Send, status: int, field: str, problem: str, **headers: str) -> None:
@@ -96,6 +108,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def default_allowed_hosts(host: str) -> list[str]:
+    """``Host`` header values answered when none are given: the loopback names on a
+    loopback interface (a page of another site that rebinds its name to 127.0.0.1 is
+    refused), the address itself on another, any host on all interfaces (``0.0.0.0``,
+    ``::``; name yours with ``--allowed-host``)."""
+    if is_loopback(host):
+        return ["127.0.0.1", "localhost"]
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        return ["*"]
+    return [host]
+
+
 def require_key_off_loopback(host: str, token: str | None) -> None:
     """Refuse to listen on a non-loopback interface without an API key."""
     if token is None and not is_loopback(host):
@@ -130,19 +154,17 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
-class _TooLarge(HTTPException):
-    """The body passed the limit while it was being received (an HTTP 413: FastAPI's
-    body parsing passes HTTP exceptions through to the service's handler)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the body has more than {limit} bytes; at most {limit} are accepted")
+class _BodyRefused(HTTPException):
+    """The body passed the limit (413) or stalled (408) while it was being received
+    (FastAPI's body parsing passes HTTP exceptions through to the service's handler)."""
 
 
 class BodyLimit:
-    """413 for a body over ``limit`` bytes, declared or chunked (module docstring)."""
+    """413 for a body over ``limit`` bytes, declared or chunked; 408 for a body that
+    stalls ``timeout`` seconds (module docstring)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,15 +182,23 @@ class BodyLimit:
                 await send_error(send, 413, "body", self._problem(text))
                 return
         received = 0
-        started = False
+        complete = started = False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body: waiting for a disconnect is not a stall
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                raise _BodyRefused(408, f"no byte of the body for {self.timeout:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.limit:
-                    raise _TooLarge(self.limit)
+                    limit = self.limit
+                    problem = f"the body has more than {limit} bytes; at most {limit} are accepted"
+                    raise _BodyRefused(413, problem)
             return message
 
         async def tracked(message: Message) -> None:
@@ -178,9 +208,48 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, tracked)
-        except _TooLarge as exc:
+        except _BodyRefused as exc:
             if not started:
-                await send_error(send, 413, "body", str(exc.detail))
+                await send_error(send, exc.status_code, "body", str(exc.detail))
 
     def _problem(self, size: str) -> str:
         return f"the body has {size} bytes; at most {self.limit} are accepted"
+
+
+class RateLimit:
+    """429 for a client over ``rate`` requests per second beyond a ``burst`` (module
+    docstring). Clients are told apart by their address (behind a reverse proxy, run
+    uvicorn with the proxy's forwarded-address headers trusted, or limit at the proxy)."""
+
+    def __init__(
+        self, app: ASGIApp, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.app, self.rate, self.burst, self.clock = app, rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client → (tokens, when)
+
+    def _take(self, client: str) -> float:
+        """0 if ``client`` may go on (one token taken), else seconds until it may."""
+        now = self.clock()
+        tokens, then = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+        if len(self._buckets) > MAX_CLIENTS:  # full buckets hold no state: forget them
+            self._forget_full(now)
+        return 0.0 if allowed else (1.0 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        rate, burst = self.rate, self.burst
+        kept = {c: (t, w) for c, (t, w) in self._buckets.items() if t + (now - w) * rate < burst}
+        self._buckets = kept
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/health"):
+            client = (scope.get("client") or ("unknown", 0))[0]
+            wait = self._take(client)
+            if wait > 0:
+                problem = f"more than {self.rate:g} requests per second; retry in {wait:.1f} s"
+                retry = str(max(1, math.ceil(wait)))
+                await send_error(send, 429, "request", problem, **{"Retry-After": retry})
+                return
+        await self.app(scope, receive, send)

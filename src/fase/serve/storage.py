@@ -17,6 +17,12 @@ Schema::
               lat REAL, lon REAL, crime_type TEXT NULL, area INTEGER, bin INTEGER,
               received_at TEXT)                               -- UTC ISO 8601
     service_meta(key TEXT PRIMARY KEY, value TEXT)
+    retractions(id TEXT, occurred_at_ns INTEGER, lat REAL, lon REAL, crime_type TEXT NULL,
+                area INTEGER, bin INTEGER, received_at TEXT, retracted_at TEXT, reason TEXT)
+
+A retraction (:meth:`IncidentStore.retract`) moves an incident's row from ``incidents``
+to ``retractions`` in one transaction, with the time and the reason: the record forgets
+it, the log keeps it.
 """
 
 from __future__ import annotations
@@ -47,7 +53,20 @@ CREATE TABLE IF NOT EXISTS incidents (
     received_at TEXT NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS service_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS retractions (
+    id TEXT NOT NULL,
+    occurred_at_ns INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    crime_type TEXT,
+    area INTEGER NOT NULL,
+    bin INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    retracted_at TEXT NOT NULL,
+    reason TEXT NOT NULL
+) STRICT;
 """
+COLUMNS = "id, occurred_at_ns, lat, lon, crime_type, area, bin, received_at"
 INSERT = (
     "INSERT INTO incidents (id, occurred_at_ns, lat, lon, crime_type, area, bin, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
@@ -138,6 +157,41 @@ class IncidentStore:
                 self._db.execute("ROLLBACK")
                 raise
         return fresh
+
+    def retract(self, incident_id: str, reason: str) -> StoredIncident | None:
+        """Move incident ``incident_id`` to the retractions log (one committed
+        transaction); the incident as it was stored, or None if no such id is stored."""
+        retracted_at = dt.datetime.now(dt.UTC).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    f"SELECT {COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
+                ).fetchone()
+                if row is None:
+                    self._db.execute("ROLLBACK")
+                    return None
+                self._db.execute(
+                    f"INSERT INTO retractions ({COLUMNS}, retracted_at, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, retracted_at, reason),
+                )
+                self._db.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return StoredIncident(*row[:7])
+
+    def stored_from(self, first_bin: int, limit: int) -> list[StoredIncident]:
+        """Up to ``limit`` stored incidents in bins ≥ ``first_bin``, earliest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, occurred_at_ns, lat, lon, crime_type, area, bin FROM incidents "
+                "WHERE bin >= ? ORDER BY occurred_at_ns, id LIMIT ?",
+                (first_bin, limit),
+            ).fetchall()
+        return [StoredIncident(*row) for row in rows]
 
     def count(self) -> int:
         """Incidents stored."""
