@@ -161,6 +161,15 @@ def test_bad_options_stop_with_one_clear_error(city: City, tmp_path: Path, args,
     assert code == 2 and message in output
 
 
+def test_without_flower_the_command_says_how_to_install_it(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr("fase.cli.federated.flower_installed", lambda: False)
+    code, output = invoke("--out", tmp_path / "run")
+    assert code == 2
+    assert "Flower (flwr) is not installed" in output
+    assert "pip install -e '.[federated]'" in output
+    assert not (tmp_path / "run").exists()
+
+
 def test_per_area_models_and_too_many_clients_are_refused_on_the_data(city, tmp_path) -> None:
     code, output = invoke("--config", city.config, "--model", "fase_default", "--out", tmp_path)
     assert code == 2 and "depends on the areas" in output

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.exceptions import Abort, Exit, TyperException
+
+try:  # newer typer (0.29) carries its own copy of click, whose exceptions derive from these
+    from typer.exceptions import Abort, Exit, TyperException
+except ModuleNotFoundError:  # typer < 0.21, which Flower needs (requirements-lock.txt): click's
+    from click.exceptions import Abort, Exit
+    from click.exceptions import ClickException as TyperException
 
 from fase.errors import FaseInputError
 

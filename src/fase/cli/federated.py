@@ -3,6 +3,7 @@ gap to centralised training on the same data and budget."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,11 @@ from fase.cli.options import (
     build_config,
 )
 from fase.errors import FaseInputError
+
+
+def flower_installed() -> bool:
+    """Whether Flower (the ``federated`` extra) can be imported."""
+    return importlib.util.find_spec("flwr") is not None
 
 
 def federated_command(
@@ -75,6 +81,12 @@ def federated_command(
 
     Settings not given as options come from the config's ``federated`` section.
     """
+    if not flower_installed():
+        raise FaseInputError(
+            "fase federated",
+            "Flower (flwr) is not installed",
+            "install the federated extra: pip install -e '.[federated]' (make does)",
+        )
     from fase.config import FederatedConfig
     from fase.federated.local import LocalSetup, neural_forecaster
     from fase.forecasters import forecaster_settings, require_models
