@@ -22,6 +22,8 @@ except ModuleNotFoundError:  # typer < 0.21, which Flower needs (requirements-lo
 
 from fase.errors import FaseInputError
 
+INTERRUPTED = 130  # the shell's status for a command stopped by SIGINT (128 + 2)
+
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a command so that input errors become one clear message and an exit status."""
@@ -35,7 +37,16 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 typer.echo(f"  hint: {exc.hint}", err=True)
             raise Exit(2) from None
-        except (Exit, Abort, TyperException, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            typer.secho("interrupted: every file written so far is complete (atomic writes)",
+                        err=True, fg="red")  # fmt: skip
+            typer.echo(
+                "  run the command again; `fase train --resume RUN_DIR` continues a training "
+                "run from its last epoch",
+                err=True,
+            )
+            raise Exit(INTERRUPTED) from None
+        except (Exit, Abort, TyperException):
             raise
         except Exception as exc:
             if os.environ.get("FASE_DEBUG"):

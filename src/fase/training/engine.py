@@ -284,7 +284,9 @@ def fit(
 
     Args:
         out_dir: the run directory; writes ``checkpoints/`` and ``training_log.csv``.
-        resume: continue from ``checkpoints/last.pt`` (which must exist and match).
+        resume: continue from ``checkpoints/last.pt``, which must match; a run stopped
+            before its first epoch ended (no ``last.pt``, no training log) starts from
+            epoch 1 (the same run, from its seed).
         progress: show a tqdm bar (True), nothing (False), or by default a bar when stderr
             is a terminal and one plain line per epoch when it is not (a pipe, a log file,
             CI), so that piped output still shows progress.
@@ -299,7 +301,11 @@ def fit(
     home = model_device(model)
     run = _Run(model, series, windows, config, seed, RunDir(out_dir))
     try:
-        state = run.restore() if resume else TrainingState()
+        unstarted = not (run.last_path.is_file() or run.run_dir.training_log.is_file())
+        if resume and unstarted and run.sharding.is_main:
+            print("resume: no checkpoint yet (stopped in the first epoch): training from epoch 1",
+                  file=sys.stderr)  # fmt: skip
+        state = run.restore() if resume and not unstarted else TrainingState()
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(
             total=config.epochs,
