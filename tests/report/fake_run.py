@@ -3,8 +3,9 @@
 ``write_fake_run`` writes Phases 1–2 artefacts for a 3 × 2 grid of square areas and,
 unless ``later=False``, the artefacts of the later phases (training log, evaluation,
 forecast, two allocation policies with a trade-off table, two simulation scenarios:
-one with our column names and replicate intervals, one with the reference's names)
-and a policy study. Values are fixed so tests can compare plotted data with them.
+one with our column names, three replicates (``history_replicates.csv``, whose mean is
+the history) and their intervals, one with the reference's names) and a policy study.
+Values are fixed so tests can compare plotted data with them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ HISTORY = pd.DataFrame(
         "detection_gap": [-0.04, -0.034, -0.027, -0.024],
     }
 )
+REPLICATE_SHIFTS = (-0.004, 0.001, 0.003)
+"""Replicate r is the history plus REPLICATE_SHIFTS[r] × (cycle index + 1) in its findings
+metrics: the shifts sum to 0, so the history is the replicates' mean."""
+FINDINGS_COLUMNS = ("dir_mean", "detection_gap", "gini_mean")
+REPLICATES = pd.concat(
+    [
+        HISTORY.assign(
+            replicate=r,
+            **{c: HISTORY[c] + shift * np.arange(1, CYCLES + 1) for c in FINDINGS_COLUMNS},
+        )
+        for r, shift in enumerate(REPLICATE_SHIFTS)
+    ],
+    ignore_index=True,
+)
 REFERENCE_HISTORY = HISTORY.drop(columns="detection_gap").rename(
     columns={
         "loss_mean": "zinb_loss_mean",
@@ -85,8 +100,33 @@ CONFIG = {
         "provenance": ["PROVENANCE.md"],
         "licence": "synthetic test data",
     },
-    "data": {"minority_definition": "black_share", "minority_threshold": 0.5},
-    "allocation": {"epsilon": 0.1},
+    "forecaster": "fase",
+    "data": {"bin": "1h", "minority_definition": "black_share", "minority_threshold": 0.5},
+    "graph": {
+        "contiguity": "queen",
+        "island_k": 2,
+        "theta": 0.5,
+        "alpha_geo": 0.6,
+        "alpha_feat": 0.4,
+        "self_loops": True,
+    },
+    "model": {"blocks": 2, "hawkes": True, "distribution": "zinb"},
+    "training": {"epochs": 5},
+    "allocation": {
+        "policy": "paper",
+        "budget": 60.0,
+        "epsilon": 0.1,
+        "floor": 0.0,
+        "risk": "expected",
+    },
+    "simulation": {
+        "mode": "rolling",
+        "cycles": CYCLES,
+        "period": "1d",
+        "replicates": len(REPLICATE_SHIFTS),
+        "detection": "binomial",
+        "retrain_epochs": 1,
+    },
 }
 
 
@@ -108,7 +148,9 @@ def write_phase12(run_dir: Path) -> None:
         {"area_id": [str(i) for i in range(N_AREAS)]}, geometry=cells, crs="EPSG:4326"
     )
     frame.to_file(data / "areas.geojson", driver="GeoJSON")
-    (data / "meta.json").write_text(json.dumps({"groups": GROUPS}))
+    features = ["count", "lag_1", "lag_2", "lag_3", "black_share", "income"]
+    meta = {"groups": GROUPS, "node_ids": frame["area_id"].tolist(), "feature_names": features}
+    (data / "meta.json").write_text(json.dumps({**meta, "bin": CONFIG["data"]["bin"]}))
     (data / "table1.md").write_text(
         "# Dataset statistics\n\n| Statistic | Value |\n|---|---|\n"
         "| Spatial nodes | 6 |\n| Rows read | 1,234 |\n"
@@ -118,6 +160,8 @@ def write_phase12(run_dir: Path) -> None:
     (graph / "graph_stats.md").write_text(
         "# Graph statistics\n\n| Statistic | Value |\n|---|---|\n| A_geo directed edges | 14 |\n"
     )
+    stats = {"contiguity": "queen", "nodes": N_AREAS, "geo_edges": 14, "feat_edges": 8}
+    (graph / "graph_stats.json").write_text(json.dumps(stats))
     (run_dir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
     info = {
         "commands": [{"command": "fase data", "at": "2020", "seconds": {"a": 1.0}}],
@@ -170,6 +214,7 @@ def write_later_phases(run_dir: Path, groups: list[str], steps: int = STEPS) -> 
         with_intervals[f"{column}_lo"] = HISTORY[column] - 0.01
         with_intervals[f"{column}_hi"] = HISTORY[column] + 0.01
     with_intervals.to_csv(sim / "baseline" / "history.csv", index=False)
+    REPLICATES.to_csv(sim / "baseline" / "history_replicates.csv", index=False)
     REFERENCE_HISTORY.to_csv(sim / "paper" / "simulation_history.csv", index=False)
     per_area = {
         k: rng.uniform(0.2, 1.0, (CYCLES, n))

@@ -19,6 +19,7 @@ from fase.errors import FaseInputError
 from fase.report.build import SECTION_TITLES, build_report
 
 FIGURES = [
+    "pipeline",
     "loss_curve",
     "generalisation_gap",
     "tradeoff",
@@ -99,8 +100,9 @@ def test_a_run_with_only_phases_1_2(tmp_path: Path) -> None:
         "No per-area forecast, allocation or simulation yet.",
     ):
         assert note in page
-    assert "data:image/png" not in page
-    assert not (tmp_path / "report" / "figures").exists()
+    assert page.count("data:image/png") == 1  # Fig 1: the configured pipeline, nothing else
+    figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
+    assert figures == ["pipeline.pdf", "pipeline.png"]
 
 
 def test_a_history_without_a_column_leaves_that_figure_out(tmp_path: Path) -> None:
@@ -139,7 +141,7 @@ def test_a_quick_run_carries_the_smoke_test_banner(tmp_path: Path) -> None:
     page = build_report(tmp_path).read_text(encoding="utf-8")
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     assert headings == list(SECTION_TITLES) and headings[0] == "Findings"
-    findings = page[page.index("<h2>Findings</h2>") : page.index("<h2>Run</h2>")]
+    findings = page[page.index("<h2>Findings</h2>") : page.index("<h2>Pipeline</h2>")]
     assert "Smoke test — do not interpret" in findings
 
 
@@ -151,3 +153,29 @@ def test_the_glossary_defines_the_detection_gap_with_the_tables_sign(
     assert "<td>detection gap</td><td>D_min − D_maj" in glossary
     for term in ("DIR", "coverage", "risk share", "level NLL", "EO difference"):
         assert f"<td>{term}</td>" in glossary
+
+
+def test_the_pipeline_figure_follows_the_findings(full_report: tuple[Path, str]) -> None:
+    """Fig 1 is the second section, drawn from the run's config (its dataset and ε)."""
+    _, page = full_report
+    assert re.findall(r'<section id="([^"]+)">', page)[:2] == ["summary", "pipeline"]
+    pipeline = page[page.index("<h2>Pipeline</h2>") : page.index("<h2>Run</h2>")]
+    assert (
+        pipeline.count("<img ") == 1 and "<figcaption>Fig 1. This run&#x27;s pipeline" in pipeline
+    )
+
+
+def test_a_run_without_a_config_says_why_fig_1_is_missing(tmp_path: Path) -> None:
+    write_phase12(tmp_path)
+    (tmp_path / "config.yaml").unlink()
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    pipeline = page[page.index("<h2>Pipeline</h2>") : page.index("<h2>Run</h2>")]
+    assert "Not drawn (pipeline): config.yaml: not found in this run directory" in pipeline
+
+
+def test_docs_list_every_section_in_order() -> None:
+    """docs/report.md's table of sections is the report's, in the same order."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "report.md"
+    table = doc.read_text(encoding="utf-8").split("## Sections, in order")[1].split("\n## ")[0]
+    names = re.findall(r"^\| ([^|]+?) \|", table, re.MULTILINE)
+    assert names == ["section", *SECTION_TITLES]  # the header row, then one row a section

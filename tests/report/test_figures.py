@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,32 @@ def test_save_figure_writes_valid_png_and_pdf(tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["loss.pdf", "loss.png"]
     assert figures.png_bytes(figures.loss_curve(TRAINING_LOG)).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_policy_study_labels_of_close_points_do_not_overlap() -> None:
+    """Six variants within 0.0004 of one another (and one far away): after a fresh render
+    every label is clear of every other, inside the axes, and still annotates its point."""
+    rows = [
+        ("paper", 0.0, -0.0300, 0.8000),
+        ("proportional", 0.0, -0.0301, 0.8010),
+        ("proportional", 0.5, -0.0299, 0.7990),
+        ("diminishing", 0.0, -0.0302, 0.8004),
+        ("diminishing", 0.5, -0.0298, 0.7996),
+        ("detection_parity", 0.0, -0.0300, 0.8002),
+        ("detection_parity", 0.5, 0.0200, 0.6000),
+    ]
+    close = pd.DataFrame(rows, columns=["policy", "floor", "detection_gap", "coverage"])
+    figure = figures.policy_study(close)
+    figure.canvas.draw()  # as save_figure and png_bytes render it
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    assert len(ax.texts) == len(close)
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
+        width = min(a.x1, b.x1) - max(a.x0, b.x0)
+        height = min(a.y1, b.y1) - max(a.y0, b.y0)
+        assert width <= 0 or height <= 0, (ax.texts[i].get_text(), ax.texts[j].get_text())
+    for box in boxes:
+        assert ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+    points = zip(close["detection_gap"], close["coverage"], strict=True)
+    assert sorted(text.xy for text in ax.texts) == sorted(points)

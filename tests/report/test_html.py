@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fase.report.html import (
+    LONG_TABLE_ROWS,
     Section,
     details_html,
     figure_html,
@@ -63,3 +64,32 @@ def test_page_has_contents_sections_and_no_script() -> None:
     assert (
         details_html("s", "<pre>y</pre>") == "<details><summary>s</summary><pre>y</pre></details>"
     )
+
+
+def test_long_tables_are_collapsed_with_their_row_count() -> None:
+    """A per-area table of 77 rows is folded under "<title> (77 rows)"; a table of
+    LONG_TABLE_ROWS rows is not; a caller's own <details> is not doubled."""
+    long = pd.DataFrame({"area": [f"a{i}" for i in range(77)], "risk": np.arange(77) / 7})
+    folded = table_html(long, title="Per area")
+    assert folded.startswith("<details><summary>Per area (77 rows)</summary><div")
+    assert folded.endswith("</table></div></details>") and folded.count("<tr>") == 78
+    assert table_html(long, collapse=False) == folded.removeprefix(
+        "<details><summary>Per area (77 rows)</summary>"
+    ).removesuffix("</details>")
+    short = table_html(long.head(LONG_TABLE_ROWS))
+    assert "<details>" not in short and short.count("<tr>") == LONG_TABLE_ROWS + 1
+
+
+def test_long_markdown_tables_are_collapsed_under_their_heading() -> None:
+    rows = "\n".join(f"| {i} | {i / 10} |" for i in range(77))
+    text = (
+        "## Per node\n\n| node | nll |\n|---|---|\n" + rows + "\n\n"
+        "## Count metrics\n\n| metric | value |\n|---|---|\n| MAE | 0.4 |\n"
+    )
+    rendered = markdown_html(text)
+    per_node = rendered[rendered.index("<h4>Per node</h4>") : rendered.index("<h4>Count")]
+    assert per_node.count("<details>") == 1
+    assert "<summary>Per node (77 rows)</summary><table>" in per_node
+    assert per_node.count("<tr>") == 78 and per_node.rstrip().endswith("</table>\n</details>")
+    counts = rendered[rendered.index("<h4>Count metrics</h4>") :]
+    assert "<details>" not in counts and "<td>MAE</td>" in counts

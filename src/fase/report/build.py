@@ -3,12 +3,15 @@
 Writes, under ``RUN_DIR/report/``::
 
     report.html                       self-contained (inline CSS, base64 PNGs, no JavaScript)
-    figures/<stem>.png|pdf            training and trade-off figures (300 dpi)
+    figures/<stem>.png|pdf            the pipeline (Fig 1), training, trade-off and policy-study
+                                      figures (300 dpi)
     figures/<scenario>/<stem>.png|pdf the simulation figures of each scenario
     maps/<stem>.png|pdf               choropleths
 
-A missing artefact (no training yet, no simulation, …) leaves its section with a note;
-an artefact that exists but cannot be read raises :class:`~fase.errors.FaseInputError`.
+The sections are :data:`SECTION_TITLES`, in that order (``docs/report.md`` describes
+each). A missing artefact (no training yet, no simulation, …) leaves its section with a
+note; an artefact that exists but cannot be read raises
+:class:`~fase.errors.FaseInputError`.
 """
 
 from __future__ import annotations
@@ -45,10 +48,12 @@ from fase.report.notes import (
     deviations_section,
     provenance_section,
 )
+from fase.report.pipeline import pipeline_figure, pipeline_stages
 from fase.rundir import RunDir
 
 SECTION_TITLES = (
     "Findings",
+    "Pipeline",
     "Run",
     "Dataset",
     "Graph",
@@ -91,6 +96,23 @@ def _markdown_or_note(path: Path, missing: str) -> str:
     return markdown_html(text) if text is not None else note_html(missing)
 
 
+def pipeline_section(
+    run: RunDir, config: Mapping[str, Any], meta: Mapping[str, Any] | None, draw: FigureWriter
+) -> Section:
+    """Fig 1: the five phases, each box labelled with this run's settings."""
+    graph_stats = artefacts.read_json_file(run.graph_stats_json)
+    forecaster = artefacts.read_json_file(run.forecaster_info)
+    figure = draw(
+        lambda: pipeline_figure(pipeline_stages(config, meta, graph_stats, forecaster)),
+        "pipeline",
+        "Fig 1. This run's pipeline: each phase with its settings (config.yaml; areas and "
+        "features from data/meta.json, edges from graph/graph_stats.json, the fitted model "
+        "from model/forecaster.json). The dashed arrow is the feedback loop: every "
+        "simulation cycle retrains the predictor on what the patrols recorded.",
+    )
+    return Section("pipeline", "Pipeline", [figure])
+
+
 def run_section(run: RunDir, info: Mapping[str, Any] | None) -> Section:
     """Run directory, dataset/preset/seed, the commands run and package versions."""
     section = Section("run", "Run")
@@ -112,9 +134,9 @@ def run_section(run: RunDir, info: Mapping[str, Any] | None) -> Section:
         commands = pd.DataFrame(rows)
         if not commands["time"].astype(bool).any():
             commands = commands.drop(columns="time")  # no command recorded its timings
-        section.parts.append(heading_html("Commands") + table_html(commands))
+        section.parts.append(heading_html("Commands") + table_html(commands, title="Commands"))
     versions = pd.DataFrame(list((info.get("versions") or {}).items()), columns=["package", "ver"])
-    section.parts.append(details_html("Package versions", table_html(versions)))
+    section.parts.append(details_html("Package versions", table_html(versions, collapse=False)))
     return section
 
 
@@ -129,7 +151,7 @@ def model_summary(run: RunDir, config: Mapping[str, Any]) -> str:
         rows += [(f"model.{k}", v) for k, v in (config.get("model") or {}).items()]
     cells = [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in rows]
     table = pd.DataFrame(cells, columns=["", "value"])
-    return heading_html("Model (the paper's Table 2)") + table_html(table)
+    return heading_html("Model (the paper's Table 2)") + table_html(table, title="Model")
 
 
 def training_section(run: RunDir, draw: FigureWriter, config: Mapping[str, Any]) -> Section:
@@ -156,7 +178,7 @@ def training_section(run: RunDir, draw: FigureWriter, config: Mapping[str, Any])
             "Generalisation gap, validation − training loss (paper Fig 2b).",
         )
     )
-    section.parts.append(details_html("training_log.csv", table_html(log)))
+    section.parts.append(details_html("training_log.csv", table_html(log, collapse=False)))
     return section
 
 
@@ -179,7 +201,7 @@ def allocation_section(run: RunDir, draw: FigureWriter) -> Section:
                 "and against the detection gap, one line per policy over its tolerance.",
             )
         )
-        section.parts.append(details_html("tradeoff.csv", table_html(table)))
+        section.parts.append(details_html("tradeoff.csv", table_html(table, collapse=False)))
     return section
 
 
@@ -221,7 +243,7 @@ def simulation_section(
         section.parts.append(heading_html(f"Scenario: {sim.name}"))
         where = Path(*sim.history_file.parts[-3:]) if sim.history_file else "the history"
         section.parts.append(paragraph_html(f"From {where}:"))  # simulation/<scenario>/…
-        section.parts.append(table_html(history))
+        section.parts.append(table_html(history, title=f"History of {sim.name}"))
         makers: dict[str, Callable[[], Figure]] = {
             "dir_cycles": lambda h=history: figures.dir_cycles(h, eps),
             "patrol_by_group": lambda h=history: figures.patrol_by_group(h),
@@ -275,7 +297,7 @@ def policy_section(run: RunDir, draw: FigureWriter) -> Section:
             "Detection gap against coverage, one point per policy (and patrol floor).",
         )
     )
-    section.parts.append(table_html(table))
+    section.parts.append(table_html(table, title="policy_study.csv"))
     section.parts.append(
         paragraph_html(
             "Each variant's own figures and maps: `fase report RUN_DIR --all-scenarios`."
@@ -399,6 +421,7 @@ def build_report(run_dir: str | Path, all_scenarios: bool = False) -> Path:
             interval,
             smoke_test=config.get("preset") == "quick",
         ),
+        pipeline_section(run, config, meta, draw),
         run_section(run, info),
         Section(
             "dataset",

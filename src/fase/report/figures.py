@@ -36,7 +36,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
 from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.transforms import Bbox
 
 from fase.errors import FaseInputError
 from fase.io import atomic_path
@@ -119,6 +121,73 @@ def png_bytes(figure: Figure, dpi: int = 110) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=dpi, format="png")
     return buffer.getvalue()
+
+
+LABEL_OFFSET = 4.0
+"""Points between a labelled point and its label."""
+
+
+def _overlaps(box: Bbox, others: Sequence[Bbox]) -> bool:
+    """Whether ``box`` shares an area (not just an edge) with any of ``others``."""
+    return any(
+        min(box.x1, o.x1) > max(box.x0, o.x0) and min(box.y1, o.y1) > max(box.y0, o.y0)
+        for o in others
+    )
+
+
+def separate_labels(figure: Figure, labels: Sequence[Annotation]) -> None:
+    """Place point labels so that no two overlap; deterministic, in the order given.
+
+    Each label (an annotation in offset points) is tried at these positions, in order:
+    above right of its point, below right, above left, below left (left and right swapped
+    for a point in the right half of the axes), then stacked outwards one label height at
+    a time, alternately above and below, on the side facing the middle of the axes. It
+    takes the first position whose box overlaps no label placed before it and lies inside
+    the axes clear of the legend, or else the first that overlaps no earlier label (each
+    earlier label blocks at most two stacked positions, so there always is one).
+
+    The figure's layout is computed first and then frozen (layout engine ``none``), so
+    that the placement holds in every later render (``save_figure``, ``png_bytes``).
+    """
+    figure.canvas.draw()
+    figure.set_layout_engine("none")
+    renderer = figure.canvas.get_renderer()
+    placed: list[Bbox] = []
+    for label in labels:
+        ax = label.axes
+        legend = ax.get_legend()
+        obstacles = [legend.get_window_extent(renderer)] if legend is not None else []
+        height = label.get_window_extent(renderer).height * 72 / figure.dpi + 1  # points
+        middle = ax.bbox.x0 + ax.bbox.width / 2
+        x = LABEL_OFFSET if ax.transData.transform(label.xy)[0] <= middle else -LABEL_OFFSET
+        candidates = [
+            (x, LABEL_OFFSET),
+            (x, -LABEL_OFFSET),
+            (-x, LABEL_OFFSET),
+            (-x, -LABEL_OFFSET),
+        ]
+        for step in range(1, 2 * len(labels) + 1):
+            candidates += [(x, LABEL_OFFSET + step * height), (x, -LABEL_OFFSET - step * height)]
+        free, clear = [], []
+        for offset in candidates:
+            box = _place(label, offset, renderer)
+            if _overlaps(box, placed):
+                continue
+            free.append((offset, box))
+            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+            if inside and not _overlaps(box, obstacles):
+                clear.append((offset, box))
+        offset, box = (clear or free)[0]
+        _place(label, offset, renderer)
+        placed.append(box)
+
+
+def _place(label: Annotation, offset: tuple[float, float], renderer: Any) -> Bbox:
+    """Move ``label`` to ``offset`` points from its point, aligned away from it; its box."""
+    label.set_position(offset)
+    label.set_horizontalalignment("left" if offset[0] > 0 else "right")
+    label.set_verticalalignment("bottom" if offset[1] > 0 else "top")
+    return label.get_window_extent(renderer)
 
 
 def _band(ax: Axes, x: pd.Series, table: pd.DataFrame, column: str, color: str) -> None:
@@ -343,10 +412,12 @@ def retrain_loss(history: pd.DataFrame) -> Figure:
 
 @styled
 def policy_study(table: pd.DataFrame) -> Figure:
-    """Detection gap (x) against coverage (y), one point per policy (and floor), labelled."""
+    """Detection gap (x) against coverage (y), one point per policy (and floor), labelled;
+    the labels never overlap one another (:func:`separate_labels`)."""
     require(table, ("policy", "detection_gap", "coverage"), "policy_study.csv")
     figure, ax = new_figure()
     ax.axvline(0, color=NEUTRAL, linewidth=0.8)
+    labels = []
     for index, (policy, part) in enumerate(table.groupby("policy", sort=False)):
         color = PALETTE[index % len(PALETTE)]
         if "floor" in part.columns:
@@ -357,10 +428,13 @@ def policy_study(table: pd.DataFrame) -> Figure:
             if "floor" in part.columns and len(part) > 1:
                 text = f"{policy} (floor {row['floor']:g})"
             point = (row["detection_gap"], row["coverage"])
-            ax.annotate(text, point, textcoords="offset points", xytext=(4, 4), fontsize=7)
+            offset = (LABEL_OFFSET, LABEL_OFFSET)  # moved by separate_labels
+            labels.append(ax.annotate(text, point, offset, textcoords="offset points", fontsize=7))
     ax.set(xlabel="detection gap", ylabel="coverage")
     ax.set_title("Policy study: detection gap vs coverage")
     ax.legend()
+    ax.margins(0.15)  # room for the labels of the outermost points
+    separate_labels(figure, labels)
     return figure
 
 

@@ -220,5 +220,5 @@ def findings_section(
         text = sentence(item, epsilon, interval)
         items.append(text + (f" Caveat — {LEAKY}." if item.leaky else ""))
     section.parts.append(list_html(items))
-    section.parts.append(table_html(findings_table(found)))
+    section.parts.append(table_html(findings_table(found), title="Findings table"))
     return section

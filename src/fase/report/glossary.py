@@ -79,4 +79,4 @@ def glossary_table() -> pd.DataFrame:
 
 def glossary_section() -> Section:
     """The report's Glossary section."""
-    return Section("glossary", "Glossary", [table_html(glossary_table())])
+    return Section("glossary", "Glossary", [table_html(glossary_table(), title="Glossary")])

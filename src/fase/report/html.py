@@ -5,6 +5,11 @@ provenance, deviations) are rendered with ``markdown-it-py`` (installed with ``r
 a FASE dependency), CommonMark plus tables, raw HTML escaped. Links other than
 ``#anchors`` and images become plain text, so the page references nothing outside it.
 Headings inside a rendered document are demoted below the section heading.
+
+A table of more than :data:`LONG_TABLE_ROWS` rows (a per-area table of 77 rows, a long
+leaderboard), rendered from a DataFrame or from Markdown, is collapsed into a closed
+``<details>`` block whose summary names it and its row count, so that the page reads in
+one look; the short tables (findings, Table 1, histories) stay open.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ blockquote { border-left: 3px solid #ccc; margin-left: 0; padding-left: 1rem; co
 
 
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+LONG_TABLE_ROWS = 25
+"""Tables with more body rows than this are collapsed (the embedded data's Table 1 has 24)."""
 
 
 def _unlink(children: list[Token]) -> None:
@@ -71,15 +78,35 @@ def _unlink(children: list[Token]) -> None:
                 token.content = content
 
 
+def _collapse_long_tables(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with every table of more than :data:`LONG_TABLE_ROWS` body rows replaced
+    by one block of its HTML collapsed (:func:`collapsed_html`) under the heading above it."""
+    out: list[Token] = []
+    title, start, rows = "Table", 0, 0
+    for index, token in enumerate(tokens):
+        if token.type == "inline" and index > 0 and tokens[index - 1].type == "heading_open":
+            title = token.content
+        if token.type == "table_open":
+            start, rows = len(out), 0
+        if token.type == "tr_open" and tokens[index - 1].type != "thead_open":
+            rows += 1
+        out.append(token)
+        if token.type == "table_close" and rows > LONG_TABLE_ROWS:
+            table = MARKDOWN.renderer.render(out[start:], MARKDOWN.options, {})
+            out[start:] = [Token("html_block", "", 0, content=collapsed_html(title, rows, table))]
+    return out
+
+
 def markdown_html(text: str, shift: int = 2) -> str:
-    """Render Markdown; headings move down ``shift`` levels (``#`` → ``<h3>`` by default)."""
+    """Render Markdown; headings move down ``shift`` levels (``#`` → ``<h3>`` by default);
+    long tables are collapsed (module docstring)."""
     tokens = MARKDOWN.parse(text)
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
         if token.type == "inline" and token.children:
             _unlink(token.children)
-    return MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
+    return MARKDOWN.renderer.render(_collapse_long_tables(tokens), MARKDOWN.options, {})
 
 
 def _cell(value: object, digits: int) -> tuple[str, bool]:
@@ -97,8 +124,14 @@ def _cell(value: object, digits: int) -> tuple[str, bool]:
     return str(value), False
 
 
-def table_html(table: pd.DataFrame, digits: int = 4) -> str:
-    """An HTML table of ``table`` (index dropped); floats to ``digits`` decimals, NaN as –."""
+def table_html(
+    table: pd.DataFrame, digits: int = 4, title: str = "Table", collapse: bool = True
+) -> str:
+    """An HTML table of ``table`` (index dropped); floats to ``digits`` decimals, NaN as –.
+
+    With more than :data:`LONG_TABLE_ROWS` rows it is collapsed under ``title`` (unless
+    ``collapse`` is False: for a table its caller already puts in a ``<details>``).
+    """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     rows = []
     for record in table.itertuples(index=False):
@@ -110,7 +143,15 @@ def table_html(table: pd.DataFrame, digits: int = 4) -> str:
             cells.append(f"<td{css}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     body = "\n".join(rows)
-    return f'<div class="scroll"><table>\n<tr>{head}</tr>\n{body}\n</table></div>'
+    rendered = f'<div class="scroll"><table>\n<tr>{head}</tr>\n{body}\n</table></div>'
+    if collapse and len(table) > LONG_TABLE_ROWS:
+        return collapsed_html(title, len(table), rendered)
+    return rendered
+
+
+def collapsed_html(title: str, rows: int, table: str) -> str:
+    """A long ``table`` in a closed ``<details>`` summarised as "``title`` (``rows`` rows)"."""
+    return details_html(f"{title} ({rows:,} rows)", table)
 
 
 def figure_html(png: bytes, caption: str, half: bool = False) -> str:

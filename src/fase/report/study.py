@@ -75,7 +75,7 @@ def build_study_report(cities: Sequence[tuple[str, RunDir]], out_dir: Path) -> P
             "its folder."
         )
     )
-    overview.parts.append(table_html(table))
+    overview.parts.append(table_html(table, title="All cities"))
     sections = [overview]
     for city, run in cities:
         config, epsilon, interval = city_settings(run)
