@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import yaml
 from tests.helpers.city import TINY_TRAINING, write_city
 from tests.simulation.trained_run import incidents
@@ -61,3 +62,14 @@ def test_a_city_not_fetched_fails_before_anything_runs(tmp_path: Path, monkeypat
     assert not (out / "chicago").exists()  # chicago (embedded) did not run first
     twice = CliRunner().invoke(app, ["study", "--datasets", "chicago,chicago"])
     assert twice.exit_code == 2 and "named twice" in twice.output
+
+
+def test_a_missing_or_unknown_device_fails_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    for device, message in (("tpu", "unknown device 'tpu'"), ("cuda", "torch sees no GPU")):
+        if device == "cuda" and torch.cuda.is_available():
+            continue
+        args = ["study", "--datasets", "chicago", "--device", device, "--out", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not out.exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from tests.helpers.city import write_city
 from typer.testing import CliRunner
@@ -105,3 +106,26 @@ def test_daily_is_the_default_and_classifiers_do_not_deploy(city: Path, tmp_path
         str(tmp_path / "s"),
     )
     assert code != 0 and "dnn_study read the study's incident-level fields" in output
+
+
+def test_device_option_reaches_the_fits_and_a_missing_gpu_is_refused(
+    city: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "on-cpu"
+    code, output = invoke(
+        "compare", "--config", str(city), "--models", "dnn", "--quick", "--seeds", "1",
+        "--no-explain", "--device", "cpu", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "device cpu" in output
+    assert yaml.safe_load((out / "config.yaml").read_text())["training"]["device"] == "cpu"
+    code, output = invoke("compare", "--models", "dnn", "--device", "tpu")
+    assert code == 2 and "error: --device: unknown device 'tpu'" in output
+    if not torch.cuda.is_available():
+        missing = tmp_path / "on-cuda"
+        code, output = invoke(
+            "compare", "--config", str(city), "--models", "dnn", "--quick", "--seeds", "1",
+            "--device", "cuda", "--out", str(missing),
+        )  # fmt: skip
+        assert code == 2 and "torch sees no GPU" in output
+        assert not missing.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import typer
 from tests.simulation.trained_run import write_trained_run
 from typer.testing import CliRunner
@@ -153,3 +154,35 @@ def test_another_model_is_fitted_on_the_run_and_deployed(run_dir):
 def test_an_unknown_model_is_refused(run_dir):
     result = invoke(str(run_dir), "--model", "nope")
     assert result.exit_code == 2 and "unknown model 'nope'" in result.output
+
+
+def test_device_option_takes_effect_and_a_missing_gpu_is_refused(run_dir):
+    """--device places the simulation (recorded in history.json and the run's history);
+    'auto' resolves to what this machine has; an unknown name or a GPU that is not there
+    stops with one line and exit 2 before anything is simulated."""
+    common = ("--cycles", "1", "--period", "1D", "--retrain-epochs", "1", "--retrain-window", "8")
+    result = invoke(str(run_dir), *common, "--device", "auto", "--name", "on-auto")
+    assert result.exit_code == 0, result.output
+    settings = read_json(run_dir / "simulation" / "on-auto" / "history.json")["settings"]
+    assert settings["device"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
+    logged = read_json(run_dir / "run_info.json")["commands"][-1]
+    assert logged["command"] == "fase simulate" and logged["device"] == "auto"
+    result = invoke(str(run_dir), *common, "--device", "tpu", "--name", "on-tpu")
+    assert result.exit_code == 2 and "error: --device: unknown device 'tpu'" in result.output
+    assert not (run_dir / "simulation" / "on-tpu").exists()
+    if not torch.cuda.is_available():
+        result = invoke(str(run_dir), *common, "--device", "cuda", "--name", "on-cuda")
+        assert result.exit_code == 2, result.output
+        assert "torch sees no GPU" in result.output and "Traceback" not in result.output
+        assert not (run_dir / "simulation" / "on-cuda").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_device_runs_the_study_on_the_gpu(run_dir):
+    """--device cuda: every variant × replicate retrains batched on the GPU."""
+    common = ("--cycles", "1", "--period", "1D", "--retrain-epochs", "1", "--retrain-window", "8")
+    result = invoke(str(run_dir), *common, "--study", "--floor-share", "0", "--device", "cuda")
+    assert result.exit_code == 0, result.output
+    history = read_json(run_dir / "simulation" / "rolling-paper" / "history.json")
+    assert history["settings"]["device"] == "cuda:0"
+    assert history["settings"]["simulation"]["batched"] is True

@@ -130,7 +130,7 @@ def test_the_service_forecasts_with_the_average(average_run: Path, tmp_path: Pat
     trained = TrainedRun.load(average_run)
     live = LiveState.open(average_run, tmp_path / "live.sqlite", period="6h")
     try:
-        forecast = live.forecast()
+        forecast = live.forecast(live.view())
     finally:
         live.close()
     tensors = trained.tensors

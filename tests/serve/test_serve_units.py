@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import typer
 from typer.testing import CliRunner
 
@@ -164,3 +165,34 @@ def test_a_reader_gets_the_previous_answer_rather_than_wait_behind_a_computation
         assert fresh.current and b'"incidents_stored":1' in fresh.body
     finally:
         state.close()
+
+
+def test_serve_refuses_a_device_this_machine_lacks(tmp_path: Path) -> None:
+    from tests.simulation.trained_run import write_trained_run
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(reports_errors(serve_command))
+    run_dir = write_trained_run(tmp_path)
+    result = CliRunner().invoke(app, [str(run_dir), "--device", "tpu"])
+    assert result.exit_code == 2 and "error: --device: unknown device 'tpu'" in result.output
+    if not torch.cuda.is_available():
+        result = CliRunner().invoke(app, [str(run_dir), "--device", "cuda"])
+        assert result.exit_code == 2 and "torch sees no GPU" in result.output
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_the_service_forecasts_on_the_gpu_as_on_the_cpu(tmp_path: Path) -> None:
+    from tests.simulation.trained_run import write_trained_run
+
+    from fase.serve.state import LiveState
+
+    run_dir = write_trained_run(tmp_path)
+    forecasts = []
+    for device in ("cpu", "cuda"):
+        state = LiveState.open(run_dir, tmp_path / f"{device}.sqlite", "1d", device=device)
+        try:
+            assert next(state.forecaster.module.parameters()).device.type == device
+            forecasts.append(state.forecast(state.view()).expected)
+        finally:
+            state.close()
+    np.testing.assert_allclose(forecasts[1], forecasts[0], rtol=1e-4, atol=1e-6)

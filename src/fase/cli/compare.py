@@ -13,11 +13,13 @@ from fase.cli.options import (
     ConfigOpt,
     DatasetOpt,
     DemographicsOpt,
+    DeviceOpt,
     IncidentsOpt,
     PolygonsOpt,
     PresetOpt,
     SeedOpt,
     build_config,
+    check_device,
     check_out,
 )
 from fase.config import parse_duration
@@ -93,6 +95,7 @@ def compare_command(
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default: runs/compare/<timestamp>).")
     ] = None,
+    device: DeviceOpt = None,
 ) -> None:
     """Fit every model on the same data and split; write the leaderboard (MD, CSV, figure)."""
     from fase.forecasters import available_models, compared_models, require_models
@@ -109,6 +112,7 @@ def compare_command(
         raise FaseInputError("--models", f"{models!r} names no model", "see `fase compare --list`")
     require_models(chosen)
     check_out(out)
+    overrides = {} if device is None else {"training": {"device": check_device(device)}}
     if bin is not None and benchmark is None:
         parse_duration(bin, "--bin")
     if benchmark is not None:
@@ -122,18 +126,19 @@ def compare_command(
             explain=explain,
         )
         _compare_benchmark(
-            benchmark, chosen, seeds, quick, epochs, workers, preset, config, seed, out
+            benchmark, chosen, seeds, quick, epochs, workers, preset, config, seed, out, overrides
         )
         return
     cfg = build_config(
-        dataset, preset, config, seed, {}, files=CityFiles(incidents, polygons, demographics)
+        dataset, preset, config, seed, overrides, files=CityFiles(incidents, polygons, demographics)
     )
+    check_device(cfg.training.device)
     seeds = cfg.compare.seeds if seeds is None else seeds
     out_dir = out if out is not None else new_run_dir(root="runs/compare")
     console = Console(stderr=True)
     console.print(
         f"[bold]fase compare[/bold]: {len(chosen)} models × {seeds} seeds on "
-        f"{cfg.dataset.name} → {out_dir}"
+        f"{cfg.dataset.name}, device {cfg.training.device} → {out_dir}"
     )
     result = run_compare(
         cfg,
@@ -176,6 +181,7 @@ def _compare_benchmark(
     config: Path | None,
     seed: int | None,
     out: Path | None,
+    overrides: dict[str, dict[str, str]],
 ) -> None:
     from fase.config.loader import available_benchmarks
     from fase.phases.benchmark import run_benchmark
@@ -184,7 +190,8 @@ def _compare_benchmark(
         raise FaseInputError(
             "--benchmark", f"unknown benchmark {name!r}", f"choose from {available_benchmarks()}"
         )
-    cfg = build_config(None, preset, config, seed, {})
+    cfg = build_config(None, preset, config, seed, overrides)
+    check_device(cfg.training.device)
     out_dir = out if out is not None else new_run_dir(root=f"runs/compare-{name}")
     console = Console(stderr=True)
     console.print(f"[bold]fase compare --benchmark {name}[/bold] → {out_dir}")

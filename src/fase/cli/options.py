@@ -37,6 +37,16 @@ ModelOpt = Annotated[
 ]
 
 
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="cpu, cuda or auto (cuda when torch sees a GPU): where the model trains, "
+        "forecasts and retrains in the simulation (default: training.device, cpu).",
+    ),
+]
+
+
 IncidentsOpt = Annotated[
     str | None,
     typer.Option(
@@ -101,6 +111,18 @@ def check_seed(seed: int) -> None:
 
     if not 0 <= seed <= MAX_SEED:
         raise FaseInputError("--seed", f"{seed} is out of range", f"use 0 to {MAX_SEED}")
+
+
+def check_device(device: str) -> str:
+    """Refuse a device that is unknown, or that this machine lacks (``cuda`` without a
+    GPU), before any work starts; returns ``device`` (a name of
+    :data:`fase.training.distributed.DEVICES`)."""
+    from fase.training.distributed import DEVICES, resolve_device
+
+    if device not in DEVICES:
+        raise FaseInputError("--device", f"unknown device {device!r}", f"use one of {DEVICES}")
+    resolve_device(device)  # cuda without a GPU: FaseInputError
+    return device
 
 
 def check_out(out: Path | None, create: bool = False) -> None:

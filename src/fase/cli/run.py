@@ -14,12 +14,14 @@ from fase.cli.options import (
     ConfigOpt,
     DatasetOpt,
     DemographicsOpt,
+    DeviceOpt,
     IncidentsOpt,
     ModelOpt,
     PolygonsOpt,
     PresetOpt,
     SeedOpt,
     build_config,
+    check_device,
     check_out,
 )
 from fase.rundir import new_run_dir
@@ -42,20 +44,24 @@ def run_command(
         int | None,
         typer.Option(min=1, help="Training epochs (default: the preset's; 100 to converge)."),
     ] = None,
+    device: DeviceOpt = None,
 ) -> None:
     """The whole pipeline: data, graph, training, evaluation, allocation, simulation, report."""
     from fase.phases.run import run_pipeline
 
-    training = {"threads": threads, "epochs": epochs}
+    training = {"threads": threads, "epochs": epochs, "device": device}
     overrides = {"training": {k: v for k, v in training.items() if v is not None}}
     files = CityFiles(incidents, polygons, demographics)
     check_out(out)
+    if device is not None:
+        check_device(device)
     cfg = build_config(dataset, preset, config, seed, overrides, model, files)
+    check_device(cfg.training.device)  # also one a --config names: refused before any work
     run_dir = out if out is not None else new_run_dir()
     console = Console(stderr=True)
     console.print(
         f"[bold]fase run[/bold]: preset {cfg.preset}, dataset {cfg.dataset.name}, "
-        f"model {cfg.forecaster} → {run_dir}"
+        f"model {cfg.forecaster}, device {cfg.training.device} → {run_dir}"
     )
     result = run_pipeline(cfg, run_dir, say=lambda msg: console.print(f"  {msg}"))
 

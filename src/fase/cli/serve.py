@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from fase.cli.options import DeviceOpt, check_device
 from fase.serve.settings import (
     BODY_TIMEOUT_S,
     DEFAULT_QUORUM,
@@ -70,6 +71,7 @@ def serve_command(
         float,
         typer.Option(min=0, help="Requests per second per client address; 0: no limit."),
     ] = DEFAULT_RATE_LIMIT,
+    device: DeviceOpt = None,
     body_timeout: Annotated[
         float,
         typer.Option(min=0.1, help="Seconds a request body may stall before the request gets 408."),
@@ -92,12 +94,15 @@ def serve_command(
         raise FaseInputError(
             "--protect-reads", "needs an API key (--token-file or FASE_SERVE_TOKEN)"
         )
-    configure_threads(threads or RunDir(run_dir).load_config().training.threads)
+    training = RunDir(run_dir).load_config().training
+    device = check_device(device or training.device)
+    configure_threads(threads or training.threads)
     app = create_app(
         run_dir,
         db,
         period=period,
         quorum=quorum,
+        device=device,
         token=token,
         protect_reads=protect_reads,
         allowed_hosts=allowed_host or default_allowed_hosts(host),

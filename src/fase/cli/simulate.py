@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
+from fase.cli.options import DeviceOpt, check_device
 from fase.config.allocation import AllocationConfig
 from fase.config.simulation import SimulationConfig
 from fase.errors import FaseInputError
@@ -82,7 +83,7 @@ def simulate_command(
             "fitted on the run's data first, and its scenarios end in -<model>).",
         ),
     ] = None,
-    device: Annotated[str, typer.Option(help="Torch device for retraining (cpu, cuda).")] = "cpu",
+    device: DeviceOpt = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
 ) -> None:
     """Simulate K deployment cycles; write RUN_DIR/simulation/<name>/ (or the policy study).
@@ -106,6 +107,7 @@ def simulate_command(
     run = SimulationRun.load(run_dir)
     cfg = run.trained.cfg
     configure_threads(threads or cfg.training.threads)
+    device = check_device(device or cfg.training.device)
     base_sim = cfg.simulation
     sim_changes = _given(
         mode=mode,
@@ -146,7 +148,8 @@ def simulate_command(
         typer.echo(table.to_string(index=False))
         typer.echo(f"wrote {run.trained.run.policy_study_csv}")
         run.trained.run.log_command(
-            "fase simulate --study", {"mode": sim.mode, "replicates": sim.replicates}
+            "fase simulate --study",
+            {"mode": sim.mode, "replicates": sim.replicates, "device": device},
         )
         return
     result, out_dir = run_simulation(
@@ -160,5 +163,5 @@ def simulate_command(
     run.trained.run.log_command(
         "fase simulate",
         {"mode": sim.mode, "policy": allocation.policy, "replicates": sim.replicates,
-         "model": run.model, "seconds": {"simulation": result.seconds}},
+         "model": run.model, "device": device, "seconds": {"simulation": result.seconds}},
     )  # fmt: skip

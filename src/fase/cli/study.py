@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fase.cli.options import ConfigOpt, PresetOpt, SeedOpt, build_config, check_out
+from fase.cli.options import (
+    ConfigOpt,
+    DeviceOpt,
+    PresetOpt,
+    SeedOpt,
+    build_config,
+    check_device,
+    check_out,
+)
 from fase.rundir import new_run_dir
 
 
@@ -26,6 +34,7 @@ def study_command(
     out: Annotated[
         Path | None, typer.Option(help="Study directory (default: runs/study/<timestamp>).")
     ] = None,
+    device: DeviceOpt = None,
 ) -> None:
     """Run every phase on each city and write one cross-city report of the findings."""
     from fase.errors import FaseInputError
@@ -37,7 +46,10 @@ def study_command(
     if len(set(names)) != len(names):
         raise FaseInputError("--datasets", "a dataset is named twice")
     check_out(out)
-    configs = [build_config(name, preset, config, seed, {}) for name in names]
+    overrides = {} if device is None else {"training": {"device": check_device(device)}}
+    configs = [build_config(name, preset, config, seed, overrides) for name in names]
+    for cfg in configs:
+        check_device(cfg.training.device)
     cities = [cfg.dataset.name for cfg in configs]
     if len(set(cities)) != len(cities):
         raise FaseInputError("--datasets", f"two datasets share a name: {cities}")

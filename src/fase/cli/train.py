@@ -14,12 +14,14 @@ from fase.cli.options import (
     ConfigOpt,
     DatasetOpt,
     DemographicsOpt,
+    DeviceOpt,
     IncidentsOpt,
     ModelOpt,
     PolygonsOpt,
     PresetOpt,
     SeedOpt,
     build_config,
+    check_device,
     check_out,
 )
 from fase.errors import FaseInputError
@@ -51,9 +53,6 @@ NprocOpt = Annotated[
         help="Data-parallel training processes on this machine (torchrun, DDP); --threads "
         "is then per process (default: training.threads // N).",
     ),
-]
-DeviceOpt = Annotated[
-    str | None, typer.Option("--device", help="cpu, cuda or auto (default: training.device).")
 ]
 LoaderWorkersOpt = Annotated[
     int | None,
@@ -142,10 +141,8 @@ def _with_runtime(
     cfg: RunConfig, threads: int | None, device: str | None, loader_workers: int | None
 ) -> RunConfig:
     """``cfg`` with the settings that do not change the result overridden."""
-    from fase.training.distributed import DEVICES
-
-    if device is not None and device not in DEVICES:
-        raise FaseInputError("--device", f"unknown device {device!r}", f"use one of {DEVICES}")
+    if device is not None:
+        check_device(device)
     given = {"threads": threads, "device": device, "loader_workers": loader_workers}
     update = {name: value for name, value in given.items() if value is not None}
     return cfg.model_copy(update={"training": cfg.training.model_copy(update=update)})

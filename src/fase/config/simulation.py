@@ -49,6 +49,10 @@ class SimulationConfig(Strict):
             floors).
         study_floor_share: the study also runs every policy with the patrol floor
             share·B/N (0: no floor variants).
+        batched: the replicates (and the study's policies × replicates) advance in
+            lockstep and retrain as one batched model (``torch.func.vmap``), equal to
+            separate retrainings up to float rounding; ``False``: each copy retrains
+            alone, and the study may use worker processes instead.
     """
 
     mode: Literal["paper", "rolling"] = "rolling"
@@ -65,6 +69,7 @@ class SimulationConfig(Strict):
     forecast_block: int | None = Field(None, ge=1)
     policy_study: bool = True  # `fase run` (rolling mode): simulate every policy as well
     study_floor_share: float = Field(0.25, ge=0.0, le=1.0)
+    batched: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:

@@ -12,7 +12,7 @@ from fase.forecasters.base import (
     score_distribution,
 )
 from fase.forecasters.data import ForecastData
-from fase.forecasters.neural import NeuralForecaster
+from fase.forecasters.neural import NeuralForecaster, retrain_together
 from fase.forecasters.registry import (
     ForecasterSettings,
     available_models,
@@ -40,6 +40,7 @@ __all__ = [
     "forecaster_settings",
     "register",
     "require_models",
+    "retrain_together",
     "save_forecaster",
     "score_distribution",
 ]

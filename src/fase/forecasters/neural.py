@@ -32,7 +32,7 @@ import copy
 import tempfile
 import time
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -51,6 +51,7 @@ from fase.runtime import torch_seeded
 from fase.training.checkpoint import TrainingState, load_checkpoint
 from fase.training.engine import fit, train_epochs
 from fase.training.forecast import SpanForecast, forecast_span
+from fase.training.replicates import ReplicateJob, train_replicates
 from fase.training.windows import CountSeries, split_windows
 
 RETRAIN_SEED_STRIDE = 1_000_003
@@ -199,14 +200,13 @@ class NeuralForecaster(Forecaster):
 
     # -- deployment -------------------------------------------------------------------
     def forecast(self, request: ForecastRequest) -> SpanForecast:
-        """One forward pass over the request, eval mode, no gradients, on the CPU (a
-        copy of the weights when retraining runs on another device)."""
+        """One forward pass over the request, eval mode, no gradients, on this copy's
+        device (:meth:`clone`); the forecast comes back in host memory."""
         self.require_fitted(self.module is not None)
         self.require_deployable()
-        module = self.module if self.device.type == "cpu" else copy.deepcopy(self.module).cpu()
         span = forecast_span(
-            module,
-            CountSeries(request.x, request.counts, self.history_steps),
+            self.module,
+            CountSeries(request.x, request.counts, self.history_steps).to(self.device),
             request.start - request.offset,
             request.stop - request.offset,
             warmup=request.warmup,
@@ -230,7 +230,7 @@ class NeuralForecaster(Forecaster):
         )
         self._calls += 1
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch_seeded(self._seed * RETRAIN_SEED_STRIDE + self._calls, devices):
+        with torch_seeded(self._retrain_seed(), devices):
             return train_epochs(
                 self.module,
                 series,
@@ -244,6 +244,25 @@ class NeuralForecaster(Forecaster):
                 reduction=request.reduction,  # type: ignore[arg-type]
                 objective=self.objective,
             )
+
+    def _retrain_seed(self) -> int:
+        """The seed of the global RNG (dropout) for the current retraining call."""
+        return self._seed * RETRAIN_SEED_STRIDE + self._calls
+
+    def replicate_job(self, request: TrainingRequest) -> ReplicateJob:
+        """This copy's part of a batched retraining (:func:`retrain_together`): its
+        module, windows, shuffle generator and dropout seed, as :meth:`retrain` would use
+        them (counts this call as one of its retrainings)."""
+        self.require_fitted(self.module is not None)
+        self.require_deployable()
+        self._calls += 1
+        return ReplicateJob(
+            self.module,
+            CountSeries(request.x, request.counts, self.history_steps).to(self.device),
+            np.asarray(request.starts) - request.offset,
+            self._shuffle,
+            self._retrain_seed(),
+        )
 
     def clone(self, seed: int, device: str | torch.device | None = None) -> Self:
         """A copy of the current weights (on ``device``) with its own retraining seed."""
@@ -277,3 +296,59 @@ class NeuralForecaster(Forecaster):
             raise ValueError(f"the weights do not fit {self.name}'s network ({exc})") from exc
         self.adopt(module)
         self.best_weights = weights
+
+
+def retrain_together(
+    forecasters: Sequence[Forecaster], requests: Sequence[TrainingRequest]
+) -> list[list[float]]:
+    """``forecasters[k].retrain(requests[k])`` for every k, as one batched retraining
+    (:func:`fase.training.replicates.train_replicates`) when that is possible: two or
+    more networks of one class with the same parameter shapes on one device, requests
+    with the same settings and window count, some epochs to run. Otherwise each copy
+    retrains alone. Returns each copy's epoch losses.
+    """
+    if not _batchable(forecasters, requests):
+        return [f.retrain(r) for f, r in zip(forecasters, requests, strict=True)]
+    first = requests[0]
+    networks = [f for f in forecasters if isinstance(f, NeuralForecaster)]
+    jobs = [f.replicate_job(r) for f, r in zip(networks, requests, strict=True)]
+    return train_replicates(
+        jobs,
+        epochs=first.epochs,
+        window=first.window,
+        batch_size=first.batch_size,
+        lr=first.lr,
+        weight_decay=first.weight_decay,
+        grad_clip=first.grad_clip,
+        reduction=first.reduction,  # type: ignore[arg-type]
+        objective=networks[0].objective,
+    )
+
+
+def _batchable(forecasters: Sequence[Forecaster], requests: Sequence[TrainingRequest]) -> bool:
+    """Whether :func:`retrain_together` can retrain these copies as one batch."""
+    if len(forecasters) < 2 or not all(isinstance(f, NeuralForecaster) for f in forecasters):
+        return False
+    shapes = [
+        (type(f), f.device, f.objective, f.history_steps, _shapes(f.module))
+        for f in forecasters
+        if isinstance(f, NeuralForecaster) and f.module is not None
+    ]
+    settings = {
+        (r.window, r.epochs, r.batch_size, r.lr, r.weight_decay, r.grad_clip, r.reduction)
+        for r in requests
+    }
+    return (
+        len(shapes) == len(forecasters)
+        and len(set(shapes)) == 1
+        and len(settings) == 1
+        and len({len(r.starts) for r in requests}) == 1
+        and requests[0].epochs > 0
+        and len(requests[0].starts) > 0
+    )
+
+
+def _shapes(module: nn.Module) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Every parameter's and buffer's name and shape."""
+    named = [*module.named_parameters(), *module.named_buffers()]
+    return tuple((name, tuple(value.shape)) for name, value in named)

@@ -59,7 +59,7 @@ from fase.forecasters import ForecastData, ForecasterSettings, create, forecaste
 from fase.graph.build import graph_from_adjacency
 from fase.io import write_json, write_text
 from fase.models.distributions import SumOfIndependent
-from fase.phases.compare import budget_training, run_jobs
+from fase.phases.compare import budget_training, default_workers, run_jobs
 from fase.progress import Say, silent
 from fase.rundir import RunDir
 from fase.runtime import configure_threads
@@ -205,7 +205,7 @@ def run_benchmark(
     benchmark = load_benchmark(name)
     seeds = cfg.compare.seeds if seeds is None else seeds
     configure_threads(cfg.training.threads)
-    workers = cfg.training.threads if workers is None else workers
+    workers = default_workers(cfg.training) if workers is None else workers
     base = replace(forecaster_settings(cfg, quick), crime_types=True)
     chosen = applicable_models(models, base)
     left_out = [m for m in models if m not in chosen]

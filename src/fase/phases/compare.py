@@ -66,6 +66,7 @@ from fase.progress import Say, silent
 from fase.report.leaderboard import leaderboard_figure
 from fase.rundir import RunDir
 from fase.runtime import configure_threads
+from fase.training.distributed import resolve_device
 
 R = TypeVar("R")
 J = TypeVar("J", bound=Hashable)
@@ -151,6 +152,12 @@ def _start_worker(shared: object) -> None:
 
 def _in_worker(work: Callable[..., R], *job: object) -> R:
     return work(_WORKER_SHARED, *job)
+
+
+def default_workers(training: TrainingConfig) -> int:
+    """Processes sharing the fits when none are asked for: one per torch thread on a CPU
+    (``training.threads``); one on a GPU, where every fit runs in this process."""
+    return 1 if resolve_device(training.device).type == "cuda" else training.threads
 
 
 def run_jobs(
@@ -403,8 +410,9 @@ def run_compare(
     search of ``compare.tuning`` before the comparison. ``optional_study_models``: leave
     out (with a note) the models that read the study's inputs when the data set has
     none (``--models all``), instead of refusing them. ``workers``: processes of one
-    torch thread each that share the fits (default ``training.threads``); 1: every fit in
-    this process with ``training.threads`` threads.
+    torch thread each that share the fits (default :func:`default_workers`); 1: every fit
+    in this process with ``training.threads`` threads. The networks train on
+    ``training.device``.
 
     Raises:
         FaseInputError: ``out_dir`` holds data at another bin, or a model reads the
@@ -421,7 +429,7 @@ def run_compare(
     seeds = cfg.compare.seeds if seeds is None else seeds
     explain = cfg.compare.explain if explain is None else explain
     configure_threads(cfg.training.threads)
-    workers = cfg.training.threads if workers is None else workers
+    workers = default_workers(cfg.training) if workers is None else workers
     ensure_data_phases(cfg, out_dir, say)
     data = ForecastData.from_run(out_dir, cfg.dataset.areas.projected_crs)
     if parse_duration(data.bin_width) != parse_duration(bin):

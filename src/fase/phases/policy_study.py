@@ -11,10 +11,15 @@ Each variant writes its own ``simulation/<mode>-<policy>[-floor]/``; the study w
 cycles of the history columns in :data:`STUDY_COLUMNS` (replicate means when R > 1).
 
 The variants are independent (each starts from the trained weights with the run's
-seed), so ``workers`` > 1 runs them in that many processes, one torch thread each: the
-batch-of-one forecasts and retraining of a simulation use one core well and two badly,
-so two processes on two cores finish the study about twice as fast, with the same
-numbers as a serial run.
+seed). On a CPU, ``workers`` > 1 runs them in that many processes, one torch thread
+each: the batch-of-one forecasts and retraining of a simulation use one core well and
+two badly, so two processes on two cores finish the study about twice as fast. On a
+GPU (or with one worker) every variant × replicate advances in lockstep and retrains as
+one batched model (``simulation.batched``; :mod:`fase.simulation.runner`), which fills
+the device where one batch-of-one step would leave it idle; on two CPU cores batching
+buys little (docs/simulation.md). Unbatched, the processes give the numbers of a serial
+run exactly; batched, the numbers agree with them up to float32 rounding of the
+retraining, and the same seed gives the same numbers.
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ from fase.allocation.policies import POLICIES
 from fase.config.allocation import AllocationConfig
 from fase.config.simulation import SimulationConfig
 from fase.io import write_text
-from fase.phases.simulate import SimulationRun, run_simulation, scenario_name
+from fase.phases.simulate import (
+    SimulationRun,
+    run_simulation,
+    run_simulations,
+    scenario_name,
+    simulation_device,
+)
 
 STUDY_COLUMNS = (
     "detection_gap",
@@ -86,23 +97,29 @@ def run_policy_study(
     base: AllocationConfig,
     *,
     floor_share: float = 0.25,
-    device: str = "cpu",
+    device: str | None = None,
     workers: int = 1,
     on_variant: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate every variant and write ``simulation/policy_study.csv`` / ``.md``.
 
-    ``workers`` > 1: that many processes with one torch thread each (module docstring);
-    ``on_variant`` is then called as each variant finishes rather than as it starts. A
-    model other than the run's own (:meth:`SimulationRun.with_model`) lives in this
-    process only: its variants run here, one after another, named ``…-<model>``.
+    ``device``: cpu, cuda or auto (default: the run's ``training.device``). On a CPU
+    with ``workers`` > 1: that many processes with one torch thread each (module
+    docstring), ``on_variant`` called as each variant finishes. Otherwise, with
+    ``sim.batched`` (on a GPU, or with one worker), every variant × replicate runs in
+    this process in lockstep and retrains as one batched model
+    (:func:`fase.phases.simulate.run_simulations`), ``on_variant`` called as the
+    variants finish, together; without, one variant after another, ``on_variant``
+    called as each starts. A model other than the run's own
+    (:meth:`SimulationRun.with_model`) lives in this process only: its variants run
+    here, named ``…-<model>``.
     """
     floor = floor_share * base.budget / run.world.n_areas
     own = run.model == run.trained.cfg.forecaster
     model = None if own else run.model
     variants = [(scenario_name(sim, a, model), a) for a in study_variants(base, floor)]
     histories: dict[str, pd.DataFrame] = {}
-    if workers > 1 and device == "cpu" and own:
+    if workers > 1 and simulation_device(run, device).type == "cpu" and own:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {
@@ -113,6 +130,12 @@ def run_policy_study(
                 histories[name] = future.result()
                 if on_variant is not None:
                     on_variant(name)
+    elif sim.batched:
+        results = run_simulations(run, sim, variants, device=device)
+        for (name, _), (result, _) in zip(variants, results, strict=True):
+            histories[name] = result.history
+            if on_variant is not None:
+                on_variant(name)
     else:
         for name, allocation in variants:
             if on_variant is not None:
@@ -134,5 +157,7 @@ def _simulate_variant(
     from fase.runtime import configure_threads
 
     configure_threads(1)
-    result, _ = run_simulation(SimulationRun.load(run_dir), sim, allocation, name=name)
+    result, _ = run_simulation(
+        SimulationRun.load(run_dir), sim, allocation, name=name, device="cpu"
+    )
     return result.history

@@ -9,7 +9,7 @@ retrains its own copy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from fase.forecasters import Forecaster, TrainedRun, create, forecaster_settings
 from fase.progress import Say, silent
 from fase.simulation.artefacts import write_simulation
 from fase.simulation.params import Params, World, world_of
-from fase.simulation.runner import CycleCallback, SimulationResult, simulate
+from fase.simulation.runner import CycleCallback, SimulationResult, simulate_policies
+from fase.training.distributed import resolve_device
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,13 @@ def scenario_name(
     return name if model is None else f"{name}-{model}"
 
 
-def forecaster_factory(run: SimulationRun, device: str) -> Callable[[int], Forecaster]:
+def simulation_device(run: SimulationRun, device: str | None = None) -> torch.device:
+    """Where the simulation forecasts and retrains: ``device`` (cpu, cuda or auto), by
+    default the run's ``training.device`` — the one setting that also places training."""
+    return resolve_device(run.trained.cfg.training.device if device is None else device)
+
+
+def forecaster_factory(run: SimulationRun, device: torch.device) -> Callable[[int], Forecaster]:
     """Fresh copies of the trained model on ``device``, one per replicate seed."""
     trained = run.trained.forecaster
     return lambda seed: trained.clone(seed, device)
@@ -116,42 +123,75 @@ def run_simulation(
     allocation: AllocationConfig,
     *,
     name: str | None = None,
-    device: str = "cpu",
+    device: str | None = None,
     on_cycle: CycleCallback | None = None,
 ) -> tuple[SimulationResult, Path]:
     """Simulate one policy on a trained run and write ``simulation/<name>/``.
 
-    The detection model of the world (``sim.p_base``, ``sim.p_max``) is also the one the
-    ``detection_parity`` policy plans with.
+    ``device``: cpu, cuda or auto (default: the run's ``training.device``,
+    :func:`simulation_device`). With ``sim.batched`` the replicates retrain as one
+    batched model (:mod:`fase.simulation.runner`). The detection model of the world (``sim.p_base``,
+    ``sim.p_max``) is also the one the ``detection_parity`` policy plans with.
     """
-    allocation = allocation.model_copy(update={"p_base": sim.p_base, "p_max": sim.p_max})
-    params = make_params(sim, allocation, run)
-    if run.world.n_areas * allocation.floor > allocation.budget:
-        raise FaseInputError(
-            "--floor", f"{allocation.floor} × {run.world.n_areas} areas exceeds the budget"
-        )
-    result = simulate(
-        params,
+    callback = None if on_cycle is None else (lambda _, r, c, row: on_cycle(r, c, row))
+    scenarios = [(name or scenario_name(sim, allocation, _model_suffix(run)), allocation)]
+    return run_simulations(run, sim, scenarios, device=device, on_cycle=callback)[0]
+
+
+def run_simulations(
+    run: SimulationRun,
+    sim: SimulationConfig,
+    scenarios: Sequence[tuple[str, AllocationConfig]],
+    *,
+    device: str | None = None,
+    on_cycle: Callable[[int, int, int, dict[str, float]], None] | None = None,
+) -> list[tuple[SimulationResult, Path]]:
+    """:func:`run_simulation` of every ``(name, allocation)`` scenario, all simulated in
+    one lockstep run (:func:`fase.simulation.runner.simulate_policies`: with
+    ``sim.batched``, every scenario × replicate retrains as one batched model);
+    ``on_cycle(scenario, replicate, cycle, row)``. The scenarios may differ in their
+    policy and floor only (one budget)."""
+    allocations = [
+        allocation.model_copy(update={"p_base": sim.p_base, "p_max": sim.p_max})
+        for _, allocation in scenarios
+    ]
+    params = [make_params(sim, allocation, run) for allocation in allocations]
+    if any(p != params[0] for p in params):
+        raise ValueError("scenarios simulated together must share their simulation settings")
+    placed = simulation_device(run, device)
+    for allocation in allocations:
+        if run.world.n_areas * allocation.floor > allocation.budget:
+            raise FaseInputError(
+                "--floor", f"{allocation.floor} × {run.world.n_areas} areas exceeds the budget"
+            )
+    results = simulate_policies(
+        params[0],
         run.world,
-        forecaster_factory(run, device),
-        make_policy(allocation),
+        forecaster_factory(run, placed),
+        [make_policy(allocation) for allocation in allocations],
         seed=run.trained.cfg.seed,
         replicates=sim.replicates,
         interval=sim.interval,
         on_cycle=on_cycle,
+        batched=sim.batched,
     )
-    settings = {
-        "forecaster": run.trained.forecaster.name,
-        "simulation": sim.model_dump(mode="json"),
-        "allocation": allocation.model_dump(mode="json"),
-        "params": asdict(params),
-        "seed": run.trained.cfg.seed,
-        "device": device,
-        "torch": torch.__version__,
-    }
-    own = run.model == run.trained.cfg.forecaster
-    files = run.trained.run.scenario(
-        name or scenario_name(sim, allocation, None if own else run.model)
-    )
-    write_simulation(files, result, run.world.bin_start, settings)
-    return result, files.directory
+    written = []
+    for (name, _), allocation, result in zip(scenarios, allocations, results, strict=True):
+        settings = {
+            "forecaster": run.trained.forecaster.name,
+            "simulation": sim.model_dump(mode="json"),
+            "allocation": allocation.model_dump(mode="json"),
+            "params": asdict(params[0]),
+            "seed": run.trained.cfg.seed,
+            "device": str(placed),
+            "torch": torch.__version__,
+        }
+        files = run.trained.run.scenario(name)
+        write_simulation(files, result, run.world.bin_start, settings)
+        written.append((result, files.directory))
+    return written
+
+
+def _model_suffix(run: SimulationRun) -> str | None:
+    """The scenario suffix of a model other than the run's own (None for its own)."""
+    return None if run.model == run.trained.cfg.forecaster else run.model

@@ -119,6 +119,7 @@ def create_app(
     *,
     period: str | None = None,
     quorum: int = DEFAULT_QUORUM,
+    device: str = "cpu",
     token: str | None = None,
     protect_reads: bool = False,
     allowed_hosts: Sequence[str] = ("*",),
@@ -134,6 +135,7 @@ def create_app(
         period: forecast period, e.g. ``"1d"`` (default: the run's ``simulation.period``).
         quorum: stored incidents that must reach a bin before the period moves past it
             (:mod:`fase.serve.state`).
+        device: where the model forecasts (``cpu``, ``cuda``, ``auto``).
         token: the API key every write (and, with ``protect_reads``, every read but
             ``/health``) must carry (:mod:`fase.serve.security`); None: no key.
         allowed_hosts: ``Host`` header values answered (others get 400); ``"*"``: any.
@@ -145,7 +147,7 @@ def create_app(
     Raises:
         FaseInputError: the run or the database cannot be used.
     """
-    state = LiveState.open(run_dir, db_path or default_db(run_dir), period, quorum)
+    state = LiveState.open(run_dir, db_path or default_db(run_dir), period, quorum, device)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -44,7 +44,7 @@ from fase.config.allocation import AllocationConfig
 from fase.config.dataset import AreaSource
 from fase.data.areas import load_areas
 from fase.errors import FaseInputError
-from fase.forecasters import TrainedRun
+from fase.forecasters import Forecaster, TrainedRun
 from fase.serve.forecast import forecast_period
 from fase.serve.placement import Locator
 from fase.serve.schemas import GroupOut, IncidentIn, IngestOut, MetricStats, PeriodOut
@@ -52,6 +52,7 @@ from fase.serve.settings import DEFAULT_QUORUM
 from fase.serve.storage import IncidentStore, StoredIncident
 from fase.serve.timeline import DEFAULT_LEAD, LiveTimeline
 from fase.simulation.params import feature_map
+from fase.training.distributed import resolve_device
 from fase.training.forecast import SpanForecast
 
 T = TypeVar("T")
@@ -104,6 +105,7 @@ class LiveState:
         if quorum < 1:
             raise FaseInputError("--quorum", f"must be at least 1, got {quorum}")
         self.trained, self.store, self.timeline, self.locator = trained, store, timeline, locator
+        self.forecaster: Forecaster = trained.forecaster  # the model that forecasts
         self.period_bins, self.quorum = period_bins, quorum
         meta = trained.tensors.meta
         self.area_ids: list[str] = [str(v) for v in meta["node_ids"]]
@@ -127,6 +129,7 @@ class LiveState:
         db_path: str | Path,
         period: str | None = None,
         quorum: int = DEFAULT_QUORUM,
+        device: str = "cpu",
     ) -> LiveState:
         """Load a trained run and its incident database (created if absent).
 
@@ -135,6 +138,7 @@ class LiveState:
             db_path: the SQLite file of accepted incidents.
             period: length of the forecast period (default: the run's ``simulation.period``).
             quorum: Q of the period rule (module docstring).
+            device: where the model forecasts (``cpu``, ``cuda``, ``auto``).
         """
         trained = TrainedRun.load(run_dir)
         run, meta = trained.run, trained.tensors.meta
@@ -163,7 +167,11 @@ class LiveState:
             "timezone": meta["timezone"],
         }
         store = IncidentStore(db_path, fingerprint)
-        return cls(trained, store, timeline, locator, period_bins, quorum)
+        state = cls(trained, store, timeline, locator, period_bins, quorum)
+        where = resolve_device(device)
+        if where.type != "cpu":
+            state.forecaster = trained.forecaster.clone(trained.cfg.seed, where)
+        return state
 
     def _quorum_frontier(self) -> int:
         """F = max(T_run, b + 1), b the latest bin with ≥ Q stored incidents at or after it."""
@@ -262,7 +270,7 @@ class LiveState:
         def compute() -> SpanForecast:
             with torch.inference_mode():
                 return forecast_period(
-                    self.trained.forecaster, self.features, view.record, self.period_bins
+                    self.forecaster, self.features, view.record, self.period_bins
                 )
 
         return self._memo(view, ("forecast",), compute)

@@ -13,8 +13,10 @@ import torch
 
 from fase.allocation.groups import Groups
 from fase.allocation.policies import Policy
+from fase.forecasters.base import TrainingRequest
 from fase.simulation.detection import IncidentDraws, observe
 from fase.simulation.params import Params
+from fase.simulation.state import State
 from fase.training.forecast import SpanForecast
 
 
@@ -147,3 +149,27 @@ class CycleOutcome:
     deployment: Deployment
     losses: list[float]
     trained_bins: np.ndarray
+
+
+@dataclass(frozen=True)
+class PendingCycle:
+    """A cycle deployed and observed whose retraining has not run yet: the simulator
+    retrains the forecasters of several simulations together (one batched retraining)
+    between :func:`~fase.simulation.step.deploy` and :meth:`outcome`.
+
+    Attributes:
+        state: the state after the cycle.
+        cycle: 0-based cycle index.
+        deployment: the period as deployed.
+        request: the retraining the cycle ends with.
+    """
+
+    state: State
+    cycle: int
+    deployment: Deployment
+    request: TrainingRequest
+
+    def outcome(self, losses: list[float]) -> CycleOutcome:
+        """The cycle's outcome once its retraining returned ``losses`` (one per epoch)."""
+        trained = self.request.target_bins if self.request.epochs else np.zeros(0, np.int64)
+        return CycleOutcome(self.cycle, self.deployment, losses, trained)

@@ -19,13 +19,11 @@ loss *of* retraining (item 14), and every later cycle scores data it has trained
 
 from __future__ import annotations
 
-import numpy as np
-
 from fase.allocation.policies import Policy
 from fase.forecasters.base import Forecaster, ForecastRequest
 from fase.simulation.deployment import (
-    CycleOutcome,
     Deployment,
+    PendingCycle,
     PeriodForecast,
     allocate_and_observe,
     retrain_starts,
@@ -35,10 +33,11 @@ from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
 
-def paper_step(
+def paper_deploy(
     params: Params, world: World, state: State, forecaster: Forecaster, policy: Policy
-) -> tuple[State, CycleOutcome]:
-    """One reference cycle (module docstring); the record in ``state`` is left unchanged."""
+) -> PendingCycle:
+    """Steps 1–3 of one reference cycle and the request of step 4 (module docstring);
+    the record in ``state`` is left unchanged."""
     start, stop = params.period(state.cycle)
     first = max(0, start - forecaster.history_steps)  # Hawkes history before the window
     x = world.true_features[:, first:stop]
@@ -56,6 +55,4 @@ def paper_step(
     counts[:, start - first :] = observed.T
     starts = retrain_starts(start, stop, params.retrain_window, align="start")
     request = params.retraining(first, x, counts, starts, calendar)
-    losses = forecaster.retrain(request)
-    trained = request.target_bins if params.retrain_epochs else np.zeros(0, np.int64)
-    return state.advance(), CycleOutcome(state.cycle, deployment, losses, trained)
+    return PendingCycle(state.advance(), state.cycle, deployment, request)

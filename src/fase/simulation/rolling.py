@@ -36,8 +36,8 @@ from fase.allocation.policies import Policy
 from fase.errors import FaseInputError
 from fase.forecasters.base import Forecaster, ForecastRequest, TrainingRequest
 from fase.simulation.deployment import (
-    CycleOutcome,
     Deployment,
+    PendingCycle,
     PeriodForecast,
     retrain_starts,
     risk_of,
@@ -47,10 +47,11 @@ from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
 
-def rolling_step(
+def rolling_deploy(
     params: Params, world: World, state: State, forecaster: Forecaster, policy: Policy
-) -> tuple[State, CycleOutcome]:
-    """Deploy, observe and retrain on period ``state.cycle`` (module docstring)."""
+) -> PendingCycle:
+    """Deploy and observe period ``state.cycle``, and the request that retrains on it
+    (module docstring)."""
     start, stop = params.period(state.cycle)
     if stop > world.n_bins:
         raise FaseInputError(
@@ -61,9 +62,7 @@ def rolling_step(
     deployment = deploy_period(params, world, state, forecaster, policy, start, stop)
     state = state.record(start, stop, deployment.observed.T, deployment.patrol.T)
     request = _training_request(params, world, state, forecaster.history_steps, stop)
-    losses = forecaster.retrain(request)
-    trained = request.target_bins if params.retrain_epochs else np.zeros(0, np.int64)
-    return state, CycleOutcome(state.cycle - 1, deployment, losses, trained)
+    return PendingCycle(state, state.cycle - 1, deployment, request)
 
 
 def deploy_period(

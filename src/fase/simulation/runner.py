@@ -1,29 +1,37 @@
-"""Run K cycles (× R replicates) and collect the per-cycle metrics.
+"""Run K cycles (× R replicates, × policies) and collect the per-cycle metrics.
 
 Replicate r uses its own detection generator and its own forecaster (a fresh copy of
 the trained weights), both seeded from ``numpy.random.SeedSequence(seed).spawn(R)[r]``,
 so every replicate is reproducible on its own. With expected-value detection there is
 one replicate and no randomness in the environment.
+
+The simulations of every replicate (and, in :func:`simulate_policies`, of every policy)
+advance in lockstep, one cycle at a time: each deploys and observes its period, then
+all retrain together. With ``batched`` (the default) that retraining is one batched
+retraining of every copy (:func:`fase.forecasters.retrain_together`: slice k equals
+copy k retrained alone up to float rounding); without, each copy retrains alone, and
+the numbers are those of running the simulations one after another.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from fase.allocation.policies import Policy
+from fase.forecasters import retrain_together
 from fase.forecasters.base import Forecaster
 from fase.simulation.deployment import CycleOutcome
 from fase.simulation.metrics import PAPER_COLUMNS, PER_AREA_ARRAYS, cycle_metrics, paper_row
 from fase.simulation.metrics import per_area as per_area_metrics
 from fase.simulation.params import Params, World
 from fase.simulation.state import initial_state
-from fase.simulation.step import step
+from fase.simulation.step import deploy
 
 ForecasterFactory = Callable[[int], Forecaster]
 """Maps a replicate's integer seed to a fresh forecaster holding the trained weights."""
@@ -82,22 +90,76 @@ def run_replicate(
     keep_outcomes: bool = False,
 ) -> ReplicateResult:
     """All ``params.cycles`` cycles of one replicate, from :func:`initial_state`."""
-    state = initial_state(params, world, rng)
-    rows, paper_rows, outcomes = [], [], []
-    areas: dict[str, list[np.ndarray]] = {name: [] for name in PER_AREA_ARRAYS}
+    callback = None if on_cycle is None else (lambda _, cycle, row: on_cycle(cycle, row))
+    lane = Lane(forecaster, policy, rng)
+    return run_lanes(params, world, [lane], callback, keep_outcomes, batched=False)[0]
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One simulation of a lockstep run: its forecaster, policy and detection generator."""
+
+    forecaster: Forecaster
+    policy: Policy
+    rng: np.random.Generator
+
+
+def run_lanes(
+    params: Params,
+    world: World,
+    lanes: Sequence[Lane],
+    on_cycle: Callable[[int, int, dict[str, float]], None] | None = None,
+    keep_outcomes: bool = False,
+    batched: bool = True,
+) -> list[ReplicateResult]:
+    """Every lane's ``params.cycles`` cycles in lockstep (module docstring);
+    ``on_cycle(lane, cycle, row)`` after every lane's cycle."""
+    states = [initial_state(params, world, lane.rng) for lane in lanes]
+    collected = [_Collector(keep_outcomes) for _ in lanes]
+    forecasters = [lane.forecaster for lane in lanes]
     for _ in range(params.cycles):
-        state, outcome = step(params, world, state, forecaster, policy)
+        pending = [
+            deploy(params, world, state, lane.forecaster, lane.policy)
+            for state, lane in zip(states, lanes, strict=True)
+        ]
+        requests = [cycle.request for cycle in pending]
+        if batched:
+            losses = retrain_together(forecasters, requests)
+        else:
+            losses = [f.retrain(r) for f, r in zip(forecasters, requests, strict=True)]
+        for j, (cycle, lost) in enumerate(zip(pending, losses, strict=True)):
+            states[j] = cycle.state
+            outcome = cycle.outcome(lost)
+            row = collected[j].add(outcome, world, params)
+            if on_cycle is not None:
+                on_cycle(j, outcome.cycle, row)
+    return [collector.result() for collector in collected]
+
+
+class _Collector:
+    """One lane's rows, reference rows and per-area arrays, cycle after cycle."""
+
+    def __init__(self, keep_outcomes: bool) -> None:
+        self.keep_outcomes = keep_outcomes
+        self.rows: list[dict[str, float]] = []
+        self.paper_rows: list[dict[str, float]] = []
+        self.outcomes: list[CycleOutcome] = []
+        self.areas: dict[str, list[np.ndarray]] = {name: [] for name in PER_AREA_ARRAYS}
+
+    def add(self, outcome: CycleOutcome, world: World, params: Params) -> dict[str, float]:
+        """Record one cycle; returns its history row."""
         row = cycle_metrics(outcome, world.groups, params.budget)
-        rows.append(row)
-        paper_rows.append(paper_row(outcome, world.groups, params.budget))
+        self.rows.append(row)
+        self.paper_rows.append(paper_row(outcome, world.groups, params.budget))
         for name, values in per_area_metrics(outcome).items():
-            areas[name].append(values)
-        if keep_outcomes:
-            outcomes.append(outcome)
-        if on_cycle is not None:
-            on_cycle(outcome.cycle, row)
-    stacked = {name: np.stack(values) for name, values in areas.items()}
-    return ReplicateResult(rows, paper_rows, stacked, outcomes)
+            self.areas[name].append(values)
+        if self.keep_outcomes:
+            self.outcomes.append(outcome)
+        return row
+
+    def result(self) -> ReplicateResult:
+        stacked = {name: np.stack(values) for name, values in self.areas.items()}
+        return ReplicateResult(self.rows, self.paper_rows, stacked, self.outcomes)
 
 
 def aggregate(rows: list[list[dict[str, float]]], interval: float) -> pd.DataFrame:
@@ -130,20 +192,61 @@ def simulate(
     interval: float = 0.95,
     on_cycle: CycleCallback | None = None,
     keep_outcomes: bool = False,
+    batched: bool = True,
 ) -> SimulationResult:
     """Run every replicate (module docstring) and aggregate their histories."""
+    callback = None if on_cycle is None else (lambda _, r, c, row: on_cycle(r, c, row))
+    return simulate_policies(
+        params,
+        world,
+        make_forecaster,
+        [policy],
+        seed=seed,
+        replicates=replicates,
+        interval=interval,
+        on_cycle=callback,
+        keep_outcomes=keep_outcomes,
+        batched=batched,
+    )[0]
+
+
+def simulate_policies(
+    params: Params,
+    world: World,
+    make_forecaster: ForecasterFactory,
+    policies: Sequence[Policy],
+    *,
+    seed: int,
+    replicates: int = 1,
+    interval: float = 0.95,
+    on_cycle: Callable[[int, int, int, dict[str, float]], None] | None = None,
+    keep_outcomes: bool = False,
+    batched: bool = True,
+) -> list[SimulationResult]:
+    """:func:`simulate` for each policy, every policy × replicate in one lockstep run
+    (module docstring); ``on_cycle(policy, replicate, cycle, row)``. Each policy's
+    replicates use the same seeds as :func:`simulate` gives them; every result carries
+    the wall time of the whole run."""
     if params.detection == "expected" and replicates != 1:
         raise ValueError("expected-value detection is deterministic: use one replicate")
     started = time.perf_counter()
-    results = []
-    for r, child in enumerate(replicate_seeds(seed, replicates)):
-        callback = None if on_cycle is None else (lambda c, row, r=r: on_cycle(r, c, row))
-        rng = np.random.default_rng(child)
-        results.append(
-            run_replicate(
-                params, world, make_forecaster(child), policy, rng, callback, keep_outcomes
-            )
-        )
-    history = aggregate([r.rows for r in results], interval)
-    paper = aggregate([r.paper_rows for r in results], interval)[list(PAPER_COLUMNS)]
-    return SimulationResult(params, results, history, paper, time.perf_counter() - started)
+    seeds = replicate_seeds(seed, replicates)
+    lanes = [
+        Lane(make_forecaster(child), policy, np.random.default_rng(child))
+        for policy in policies
+        for child in seeds
+    ]
+
+    def by_policy(lane: int, cycle: int, row: dict[str, float]) -> None:
+        if on_cycle is not None:
+            on_cycle(lane // replicates, lane % replicates, cycle, row)
+
+    results = run_lanes(params, world, lanes, by_policy, keep_outcomes, batched)
+    seconds = time.perf_counter() - started
+    simulations = []
+    for first in range(0, len(lanes), replicates):
+        runs = results[first : first + replicates]
+        history = aggregate([r.rows for r in runs], interval)
+        paper = aggregate([r.paper_rows for r in runs], interval)[list(PAPER_COLUMNS)]
+        simulations.append(SimulationResult(params, runs, history, paper, seconds))
+    return simulations

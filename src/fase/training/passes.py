@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from fase.models.distributions import CountDistribution
 from fase.models.protocol import CountNetwork
 from fase.training.distributed import SERIAL, Sharding, unwrap
 from fase.training.loading import InProcessLoader, WorkerLoader
@@ -40,12 +41,20 @@ def batch_loss(model: CountNetwork, batch: WindowBatch, objective: Objective = "
     ``model`` may be wrapped in DDP (its forward all-reduces the gradients).
     """
     distribution = unwrap(model).distribution(model(batch.x, batch.y_hist))
+    return objective_loss(distribution, batch.target, objective)
+
+
+def objective_loss(
+    distribution: CountDistribution, target: Tensor, objective: Objective = "nll"
+) -> Tensor:
+    """Mean NLL of ``target`` under ``distribution`` (``nll``), or mean squared error of
+    its expected count (``mse``), over all elements (scalar)."""
     if objective == "mse":
-        return (distribution.mean - batch.target).square().mean()
-    return -distribution.log_prob(batch.target).mean()
+        return (distribution.mean - target).square().mean()
+    return -distribution.log_prob(target).mean()
 
 
-def _minibatches(
+def minibatches(
     starts: np.ndarray, batch_size: int, generator: torch.Generator | None
 ) -> list[np.ndarray]:
     """Window starts in minibatches of ``batch_size``: shuffled by ``generator``, or in order."""
@@ -56,7 +65,7 @@ def _minibatches(
     return [starts[order[i : i + batch_size]] for i in range(0, len(starts), batch_size)]
 
 
-def _reduce(losses: list[float], sizes: list[int], reduction: Reduction) -> float:
+def reduce_losses(losses: list[float], sizes: list[int], reduction: Reduction) -> float:
     """An epoch's loss from minibatch means and sizes (see the module docstring)."""
     if reduction == "batch_mean":
         return math.fsum(losses) / len(losses)
@@ -101,7 +110,7 @@ def train_epoch(
     ``series`` come from (default: gathered in-process onto the model's device).
     """
     model.train()
-    chunks = _minibatches(starts, batch_size, generator)
+    chunks = minibatches(starts, batch_size, generator)
     parts, part_sizes = _shards(chunks, sharding)
     loader = loader or InProcessLoader(series, window, model_device(model))
     losses: list[Tensor] = []
@@ -116,7 +125,7 @@ def train_epoch(
         losses.append(loss.detach())
     local = torch.stack(losses).tolist() if losses else []
     sizes = [len(chunk) for chunk in chunks]
-    return _reduce(sharding.batch_means(local, part_sizes, sizes), sizes, reduction)
+    return reduce_losses(sharding.batch_means(local, part_sizes, sizes), sizes, reduction)
 
 
 def train_epochs(
@@ -179,7 +188,7 @@ def evaluate_loss(
     """
     module = unwrap(model)
     module.eval()
-    chunks = _minibatches(starts, batch_size, None)
+    chunks = minibatches(starts, batch_size, None)
     parts = [sharding.shard(chunk) for chunk in chunks]
     loader = loader or InProcessLoader(series, window, model_device(module))
     scored = [
@@ -189,4 +198,5 @@ def evaluate_loss(
     values = iter(torch.stack(scored).tolist() if scored else [])
     means = [next(values) if len(part) else 0.0 for part in parts]
     sizes = [len(chunk) for chunk in chunks]
-    return _reduce(sharding.batch_means(means, [len(p) for p in parts], sizes), sizes, reduction)
+    means = sharding.batch_means(means, [len(p) for p in parts], sizes)
+    return reduce_losses(means, sizes, reduction)

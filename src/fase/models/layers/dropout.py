@@ -13,9 +13,18 @@ global RNG per call: ``torch.manual_seed``, ``torch.random.fork_rng`` and
 ``get_rng_state``/``set_rng_state`` govern the masks as they govern ``nn.Dropout``'s
 (so a resumed run repeats an uninterrupted one). Tensors on other devices and dtypes
 other than float32/float64 use ``F.dropout``.
+
+Inside :func:`scales_from` the multipliers come from a caller instead, in the order the
+layers run: the batched retraining of K model copies
+(:mod:`fase.training.replicates`) draws each copy's masks as its own run would and
+feeds them to the vectorised (``torch.func.vmap``) forward pass.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import torch
@@ -24,6 +33,21 @@ from torch import Tensor, nn
 
 _WORD = 2**32  # values of one random word
 _NUMPY_FLOATS = {torch.float32: np.float32, torch.float64: np.float64}
+
+ScaleSource = Callable[[tuple[int, ...], float, torch.dtype], Tensor]
+"""Maps (shape, p, dtype) of a dropout call to its multiplier m/q of that shape."""
+_SOURCE: ContextVar[ScaleSource | None] = ContextVar("dropout_scale_source", default=None)
+
+
+@contextmanager
+def scales_from(source: ScaleSource) -> Iterator[None]:
+    """Every :class:`Dropout` in training mode multiplies by ``source(shape, p, dtype)``
+    instead of drawing its own mask (module docstring)."""
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
 
 
 def dropout_scale(shape: tuple[int, ...], p: float, seed: int, dtype: torch.dtype) -> Tensor:
@@ -62,6 +86,9 @@ class Dropout(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return x
+        source = _SOURCE.get()
+        if source is not None:
+            return x * source(tuple(x.shape), self.p, x.dtype)
         if x.device.type != "cpu" or x.dtype not in _NUMPY_FLOATS:
             return F.dropout(x, self.p, training=True)
         seed = int(torch.randint(2**63 - 1, ()))

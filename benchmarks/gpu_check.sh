@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One-command GPU check of issue #17, sized for about 5 minutes of a lent GPU:
+#   1. the GPU tests (batched retraining on the GPU, `fase simulate --device cuda`,
+#      the model split across devices), skip-guarded elsewhere;
+#   2. the simulation benchmark on the GPU (step, sgemm floor, batched copies, K sims);
+#   3. `fase run --preset quick --device cuda --epochs 5` (a 5-epoch training, the
+#      simulation) and the policy study on its run (`fase simulate --study`).
+# Stops at once, with one line, where torch sees no GPU.
+# Run:  benchmarks/gpu_check.sh   (PYTHON=… to pick the interpreter; default .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv/bin/python}
+[ -x "$PYTHON" ] || PYTHON=python3
+export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+
+"$PYTHON" - <<'PY'
+import sys
+
+import torch
+
+if not torch.cuda.is_available():
+    sys.exit(f"gpu_check: torch {torch.__version__} sees no GPU; run this on a machine with one")
+print(f"gpu_check: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+PY
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fase() { "$PYTHON" -c 'from fase.cli import main; main()' "$@"; }
+phase() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+phase "GPU tests"
+"$PYTHON" -m pytest -q -p no:cacheprovider -k "gpu or cuda" \
+    tests/training/test_replicates.py tests/cli/test_simulate.py tests/models/test_split.py \
+    tests/serve/test_serve_units.py
+
+phase "simulation benchmark"
+"$PYTHON" benchmarks/bench_simulation.py --device cuda --threads 4
+
+phase "fase run --preset quick --device cuda --epochs 5"
+fase run --preset quick --device cuda --epochs 5 --out "$work/run"
+
+phase "policy study on the GPU"
+fase simulate "$work/run" --study --floor-share 0 --device cuda
+
+phase "done"
