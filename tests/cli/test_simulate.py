@@ -116,7 +116,7 @@ def test_too_many_cycles_is_an_input_error(run_dir):
 def test_bad_option_values_name_the_option(run_dir):
     result = invoke(str(run_dir), "--detection", "sometimes")
     assert result.exit_code == 2 and "--detection" in result.output
-    result = invoke(str(run_dir), "--replicates", "3")
+    result = invoke(str(run_dir), "--detection", "expected", "--replicates", "3")
     assert result.exit_code == 2 and "--replicates" in result.output
 
 
@@ -179,7 +179,8 @@ def test_device_option_takes_effect_and_a_missing_gpu_is_refused(run_dir):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_gpu_device_runs_the_study_on_the_gpu(run_dir):
-    """--device cuda: every variant × replicate retrains batched on the GPU."""
+    """--device cuda: every variant × replicate retrains on the GPU (each replaying its
+    captured step, simulation.capture)."""
     common = ("--cycles", "1", "--period", "1D", "--retrain-epochs", "1", "--retrain-window", "8")
     result = invoke(str(run_dir), *common, "--study", "--floor-share", "0", "--device", "cuda")
     assert result.exit_code == 0, result.output
