@@ -20,16 +20,25 @@ Measured in this run (so the ratios compare like with like):
   ms per copy-step;
 * ``--compile``: the same step with ``torch.compile`` of the model's forward (inductor;
   the dropout layers' host-side masks break the graph into pieces);
+* on a GPU, ``captured step``: the same step captured once as a CUDA graph and replayed
+  (:class:`fase.training.captured.CapturedStep`), ms per step (best of 3 epochs) and the
+  capture's own time; and ``paper cycle``: one paper-mode cycle with ``--cycle-epochs``
+  retraining epochs, eager and captured (each on a forecaster that has run a cycle
+  before), and one without retraining (t₀: inference, allocation, metrics). From them
+  the 6 cycles × 50 epochs simulation is extrapolated, labelled so:
+  capture + 6·(t₀ + 50/E·(t_E − t₀)); where the captured extrapolation is under
+  ``FULL_RUN_LIMIT_S`` the real 6 × 50 captured simulation is also run and timed;
 * ``inference`` of the whole window and ``allocation`` of it (the paper LP, closed form);
 * ``K simulations``: one paper-mode cycle with ``--epochs`` retraining epochs of K
   simulations (the policy study's four policies), batched (lockstep, one batched
-  retraining) and one after another, wall time.
+  retraining, ``capture`` off) and one after another (on a GPU each replaying its
+  captured step), wall time.
 
 Figures measured elsewhere (the reference code, the paper, a GPU) are printed as
 recorded figures with their date and machine, never divided into this run's.
 
 Run:  python benchmarks/bench_simulation.py [--threads 2] [--device cpu|cuda] [--copies 4]
-      [--epochs 2] [--compile]
+      [--epochs 2] [--cycle-epochs 10] [--compile]
       (writes benchmarks/results/simulation[-<device>][-<n>threads].json)
 """
 
@@ -44,6 +53,7 @@ import copy
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +73,8 @@ from fase.io import write_json
 from fase.models.fase import FASEModel
 from fase.runtime import torch_seeded
 from fase.simulation.params import FeatureMap, Params, World
-from fase.simulation.runner import simulate_policies
+from fase.simulation.runner import simulate, simulate_policies
+from fase.training.captured import CapturedStep, StepSettings
 from fase.training.forecast import forecast_span
 from fase.training.passes import batch_loss, train_epochs
 from fase.training.replicates import ReplicateJob, train_replicates
@@ -71,6 +82,8 @@ from fase.training.windows import CountSeries
 
 N_AREAS, N_MINORITY, TEST_BINS, HISTORY_BINS, WINDOW = 25, 14, 3_942, 1_008, 64
 SGEMM_N = 2048
+PAPER_CYCLES, PAPER_EPOCHS = 6, 50  # the paper's simulation
+FULL_RUN_LIMIT_S = 45.0  # run the real captured 6 × 50 simulation when extrapolated below
 RESULTS = Path(__file__).parent / "results"
 RECORDED = [  # measured elsewhere: printed as they are, never as a ratio to this run
     ("retraining step, batch of one, H200 (launch-bound, eager)", "8.0 ms", "2026-12, NVIDIA H200"),
@@ -195,6 +208,76 @@ def batched_versus_alone(
     }
 
 
+def captured_step(
+    model: FASEModel, series: CountSeries, starts: np.ndarray, sync: Callable[[], None]
+) -> dict[str, float]:
+    """The batch-of-one step captured as a CUDA graph and replayed: the capture's time
+    (warm-up included, s) and ms per step, best of 3 epochs after one warm-up epoch."""
+    settings = StepSettings(window=WINDOW, batch_size=1, steps=len(starts), lr=1e-3,
+                            weight_decay=1e-4, grad_clip=5.0)  # fmt: skip
+    model = copy.deepcopy(model)
+    started = time.perf_counter()
+    step = CapturedStep(model, series, settings)
+    sync()
+    capture_s = time.perf_counter() - started
+    generator = torch.Generator().manual_seed(0)
+
+    def epoch() -> None:
+        step.train_epochs(series, starts, epochs=1, generator=generator)
+
+    epoch()
+    best = min(timed(epoch, sync) for _ in range(3))
+    return {"capture_s": capture_s, "step_ms": 1e3 * best / len(starts)}
+
+
+def paper_cycles(
+    model: FASEModel, world: World, device: torch.device, epochs: int, sync: Callable[[], None]
+) -> dict[str, float]:
+    """Paper-mode cycles of one simulation (the paper policy), s: one with ``epochs``
+    retraining epochs, eager and captured, each on a forecaster that ran a 1-epoch cycle
+    before (set-up and capture excluded), and one without retraining (t₀)."""
+    forecaster = FASEForecaster(PAPER_MODEL, TrainingConfig())
+    forecaster.adopt(copy.deepcopy(model))
+    policy = make_policy(AllocationConfig(policy="paper"))
+
+    def cycles(copy_: FASEForecaster, count: int, retrain_epochs: int, capture: bool) -> float:
+        params = Params(mode="paper", cycles=count, start=HISTORY_BINS, period_bins=TEST_BINS,
+                        risk="mu", retrain_epochs=retrain_epochs, retrain_window=WINDOW,
+                        capture=capture)  # fmt: skip
+        return timed(lambda: simulate(params, world, lambda seed: copy_, policy, seed=42), sync)
+
+    out: dict[str, float] = {"epochs": epochs}
+    for capture, key in ((False, "eager_s"), (True, "captured_s")):
+        warm = forecaster.clone(0, device)
+        cycles(warm, 1, 1, capture)
+        out[key] = cycles(warm, 1, epochs, capture)
+    out["no_retraining_s"] = cycles(forecaster.clone(0, device), 1, 0, False)
+    return out
+
+
+def extrapolated_paper_s(cycle_s: float, no_retraining_s: float, epochs: int) -> float:
+    """6 cycles × 50 epochs from one cycle of ``epochs`` epochs and one without, s."""
+    per_epoch = (cycle_s - no_retraining_s) / epochs
+    return PAPER_CYCLES * (no_retraining_s + PAPER_EPOCHS * per_epoch)
+
+
+def full_paper_simulation_s(
+    model: FASEModel, world: World, device: torch.device, sync: Callable[[], None]
+) -> float:
+    """The paper's simulation, 6 cycles × 50 epochs, captured, on a fresh forecaster
+    (its capture included), wall time in s."""
+    forecaster = FASEForecaster(PAPER_MODEL, TrainingConfig())
+    forecaster.adopt(copy.deepcopy(model))
+    params = Params(mode="paper", cycles=PAPER_CYCLES, start=HISTORY_BINS, period_bins=TEST_BINS,
+                    risk="mu", retrain_epochs=PAPER_EPOCHS, retrain_window=WINDOW)  # fmt: skip
+    policy = make_policy(AllocationConfig(policy="paper"))
+    return timed(
+        lambda: simulate(params, world, lambda seed: forecaster.clone(seed, device), policy,
+                         seed=42),
+        sync,
+    )  # fmt: skip
+
+
 def simulations(
     model: FASEModel, world: World, device: torch.device, epochs: int, sync: Callable[[], None]
 ) -> dict[str, float]:
@@ -205,8 +288,9 @@ def simulations(
                     retrain_epochs=epochs, retrain_window=WINDOW)  # fmt: skip
     policies = [make_policy(AllocationConfig(policy=name)) for name in POLICIES]
 
-    def run(batched: bool) -> None:
-        simulate_policies(params, world, lambda seed: forecaster.clone(seed, device), policies,
+    def run(batched: bool) -> None:  # on a GPU one after another replays captured steps
+        settings = replace(params, capture=not batched)
+        simulate_policies(settings, world, lambda seed: forecaster.clone(seed, device), policies,
                           seed=42, batched=batched)  # fmt: skip
 
     return {
@@ -223,6 +307,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--copies", type=int, default=4, help="K for the batched step")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of the K simulations")
+    parser.add_argument("--cycle-epochs", type=int, default=10,
+                        help="epochs of the timed paper cycle (GPU)")  # fmt: skip
     parser.add_argument("--compile", action="store_true", help="also torch.compile's step")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -252,6 +338,16 @@ def main() -> None:
         compiled.forward = torch.compile(compiled.forward)  # type: ignore[method-assign]
         seconds = epoch_seconds(compiled, series[0], starts, sync)
         results["compiled_step_ms"] = 1e3 * seconds / len(starts)
+    if device.type == "cuda":
+        results["captured"] = captured_step(model, series[0], starts, sync)
+        cycle = paper_cycles(model, world, device, args.cycle_epochs, sync)
+        for mode, capture_s in (("eager", 0.0), ("captured", results["captured"]["capture_s"])):
+            cycle[f"{mode}_paper_extrapolated_s"] = capture_s + extrapolated_paper_s(
+                cycle[f"{mode}_s"], cycle["no_retraining_s"], args.cycle_epochs
+            )
+        if cycle["captured_paper_extrapolated_s"] <= FULL_RUN_LIMIT_S:
+            cycle["captured_paper_measured_s"] = full_paper_simulation_s(model, world, device, sync)
+        results["paper_cycle"] = cycle
     results["floor_ms"] = 1e3 * results["step_gflop"] / results["sgemm_gflops"]
     results["step_over_floor"] = results["step_ms"] / results["floor_ms"]
     results["batched"] = {"copies": args.copies} | batched_versus_alone(model, series, starts, sync)
@@ -285,6 +381,33 @@ def main() -> None:
     report(results)
 
 
+def captured_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The captured step and the paper cycles (GPU runs only), eager beside captured."""
+    if "captured" not in results:
+        return []
+    step, cycle = results["captured"], results["paper_cycle"]
+    epochs = cycle["epochs"]
+    rows = [
+        ("step: captured CUDA graph, replayed", f"{step['step_ms']:.3f} ms "
+         f"({results['step_ms'] / step['step_ms']:.1f}x eager)"),
+        ("capture of the step (warm-up included), once per forecaster",
+         f"{step['capture_s']:.2f} s"),
+        ("paper cycle without retraining (inference, allocation, metrics)",
+         f"{cycle['no_retraining_s']:.2f} s"),
+        (f"paper cycle, {epochs} epochs x 61 steps, eager", f"{cycle['eager_s']:.2f} s"),
+        (f"paper cycle, {epochs} epochs x 61 steps, captured",
+         f"{cycle['captured_s']:.2f} s ({cycle['eager_s'] / cycle['captured_s']:.1f}x)"),
+        ("EXTRAPOLATED 6 cycles x 50 epochs, eager",
+         f"{cycle['eager_paper_extrapolated_s']:.1f} s"),
+        ("EXTRAPOLATED 6 cycles x 50 epochs, captured (target <= 20 s)",
+         f"{cycle['captured_paper_extrapolated_s']:.1f} s"),
+    ]  # fmt: skip
+    if "captured_paper_measured_s" in cycle:
+        rows.append(("MEASURED 6 cycles x 50 epochs, captured (one full simulation)",
+                     f"{cycle['captured_paper_measured_s']:.1f} s"))  # fmt: skip
+    return rows
+
+
 def report(results: dict[str, Any]) -> None:
     """The measured table, then the recorded figures (never as ratios)."""
     batched, sims = results["batched"], results["simulations"]
@@ -298,6 +421,7 @@ def report(results: dict[str, Any]) -> None:
          f"{results['step_ms']:.2f} ms"),
         *([("step, torch.compile(forward)", f"{results['compiled_step_ms']:.2f} ms")]
           if "compiled_step_ms" in results else []),
+        *captured_rows(results),
         ("floor = FLOPs / sgemm rate", f"{results['floor_ms']:.2f} ms"),
         ("step / floor", f"{results['step_over_floor']:.2f}x"),
         (f"step, {batched['copies']} copies one after another, per copy-step",
@@ -306,8 +430,8 @@ def report(results: dict[str, Any]) -> None:
          f"{batched['batched_ms_per_copy_step']:.2f} ms ({batched['batched_speedup']:.2f}x)"),
         ("inference, one pass over the 3,942-bin window", f"{results['inference_s']:.3f} s"),
         ("allocation of the window (paper LP, closed form)", f"{results['allocation_s']:.4f} s"),
-        (f"{sims['policies']} simulations, 1 cycle x {sims['epochs']} epochs, one after another",
-         f"{sims['alone_s']:.1f} s"),
+        (f"{sims['policies']} simulations, 1 cycle x {sims['epochs']} epochs, one after another"
+         + (" (captured steps)" if "captured" in results else ""), f"{sims['alone_s']:.1f} s"),
         (f"{sims['policies']} simulations, 1 cycle x {sims['epochs']} epochs, batched",
          f"{sims['batched_s']:.1f} s ({sims['alone_s'] / sims['batched_s']:.2f}x)"),
     ]  # fmt: skip

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-command GPU check of issue #17, sized for about 5 minutes of a lent GPU:
-#   1. the GPU tests (batched retraining on the GPU, `fase simulate --device cuda`,
-#      the model split across devices), skip-guarded elsewhere;
-#   2. the simulation benchmark on the GPU (step, sgemm floor, batched copies, K sims);
+#   1. the GPU tests (the captured retraining step against the eager one, a paper-mode
+#      simulation captured against eager, batched retraining on the GPU, `fase simulate
+#      --device cuda`, the model split across devices), skip-guarded elsewhere;
+#   2. the simulation benchmark on the GPU (step eager and captured, sgemm floor, batched
+#      copies, K sims, paper cycles and the 6 x 50 simulation, extrapolated and measured);
 #   3. `fase run --preset quick --device cuda --epochs 5` (a 5-epoch training, the
 #      simulation) and the policy study on its run (`fase simulate --study`).
 # Stops at once, with one line, where torch sees no GPU.
@@ -30,6 +32,7 @@ phase() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 phase "GPU tests"
 "$PYTHON" -m pytest -q -p no:cacheprovider -k "gpu or cuda" \
+    tests/training/test_captured.py tests/simulation/test_captured.py \
     tests/training/test_replicates.py tests/cli/test_simulate.py tests/models/test_split.py \
     tests/serve/test_serve_units.py
 

@@ -53,6 +53,10 @@ class SimulationConfig(Strict):
             lockstep and retrain as one batched model (``torch.func.vmap``), equal to
             separate retrainings up to float rounding; ``False``: each copy retrains
             alone, and the study may use worker processes instead.
+        capture: on a GPU, each retraining of one copy replays one step captured as a
+            CUDA graph (:mod:`fase.training.captured`) instead of launching its kernels
+            one by one, with the eager step's numbers; ignored on a CPU and by batched
+            retrainings.
     """
 
     mode: Literal["paper", "rolling"] = "rolling"
@@ -70,6 +74,7 @@ class SimulationConfig(Strict):
     policy_study: bool = True  # `fase run` (rolling mode): simulate every policy as well
     study_floor_share: float = Field(0.25, ge=0.0, le=1.0)
     batched: bool = True
+    capture: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:

@@ -112,6 +112,9 @@ class TrainingRequest:
         lr, weight_decay, grad_clip: a fresh Adam per request, global-norm clipping.
         reduction: how an epoch's loss averages its minibatches (training engine).
         hour_of_week: (T',) int64 local hour of the week of each column's bin.
+        capture: on a GPU, replay the retraining step captured once as a CUDA graph
+            (:mod:`fase.training.captured`; the numbers of the eager step); ignored on a
+            CPU and by models without a neural network.
     """
 
     offset: int
@@ -126,6 +129,7 @@ class TrainingRequest:
     grad_clip: float | None = 5.0
     reduction: str = "batch_mean"
     hour_of_week: np.ndarray | None = None
+    capture: bool = True
 
     @property
     def target_bins(self) -> np.ndarray:

@@ -23,7 +23,9 @@ Randomness: :meth:`~NeuralForecaster.fit` builds and trains the network inside
 :func:`fase.runtime.torch_seeded` with the fit's seed (weights and dropout), the
 minibatch order from a generator seeded alike. Retraining (:meth:`~NeuralForecaster.retrain`)
 shuffles with a generator seeded by the clone's seed (its stream continues across
-calls) and draws dropout inside ``torch_seeded(seed · 1,000,003 + call)``.
+calls) and draws dropout inside ``torch_seeded(seed · 1,000,003 + call)``. On a GPU a
+retraining replays one captured step (:mod:`fase.training.captured`, ``request.capture``)
+with the numbers of the eager step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
+import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -48,6 +51,7 @@ from fase.forecasters.data import ForecastData
 from fase.models.distributions import CountDistribution, SumOfIndependent
 from fase.rundir import RunDir
 from fase.runtime import torch_seeded
+from fase.training.captured import CapturedStep, CaptureError, StepSettings, capture_supported
 from fase.training.checkpoint import TrainingState, load_checkpoint
 from fase.training.engine import fit, train_epochs
 from fase.training.forecast import SpanForecast, forecast_span
@@ -81,6 +85,8 @@ class NeuralForecaster(Forecaster):
         self._seed = 0
         self._calls = 0
         self._shuffle = torch.Generator().manual_seed(0)
+        self._captured: CapturedStep | None = None  # retraining's captured step, if any
+        self._capture_failed = False
 
     @abstractmethod
     def build_module(self, data: ForecastData) -> nn.Module:
@@ -118,6 +124,7 @@ class NeuralForecaster(Forecaster):
     def adopt(self, module: nn.Module) -> None:
         """Make ``module`` (built by :meth:`build_module`) this forecaster's network."""
         self.module, self.network = module, self.place(module)
+        self._captured = None  # a captured step belongs to the network it was built for
 
     @property
     def num_parameters(self) -> int:
@@ -222,19 +229,29 @@ class NeuralForecaster(Forecaster):
         if request.epochs == 0 or request.starts.size == 0:
             return []
         series = CountSeries(request.x, request.counts, self.history_steps).to(self.device)
-        optimizer = torch.optim.Adam(
-            self.module.parameters(),
-            lr=request.lr,
-            weight_decay=request.weight_decay,
-            fused=self.device.type in ("cpu", "cuda"),
-        )
+        starts = np.asarray(request.starts) - request.offset
         self._calls += 1
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch_seeded(self._retrain_seed(), devices):
+            captured = self._captured_step(request, series, starts)
+            if captured is not None:
+                return captured.train_epochs(
+                    series,
+                    starts,
+                    epochs=request.epochs,
+                    generator=self._shuffle,
+                    reduction=request.reduction,  # type: ignore[arg-type]
+                )
+            optimizer = torch.optim.Adam(
+                self.module.parameters(),
+                lr=request.lr,
+                weight_decay=request.weight_decay,
+                fused=self.device.type in ("cpu", "cuda"),
+            )
             return train_epochs(
                 self.module,
                 series,
-                np.asarray(request.starts) - request.offset,
+                starts,
                 optimizer,
                 epochs=request.epochs,
                 window=request.window,
@@ -244,6 +261,41 @@ class NeuralForecaster(Forecaster):
                 reduction=request.reduction,  # type: ignore[arg-type]
                 objective=self.objective,
             )
+
+    def _captured_step(
+        self, request: TrainingRequest, series: CountSeries, starts: np.ndarray
+    ) -> CapturedStep | None:
+        """The captured step for this retraining (:mod:`fase.training.captured`), built on
+        first use and kept while the network, series layout and settings stay the same;
+        None where the retraining runs eagerly: ``request.capture`` off, a device without
+        graphs, a batch size that leaves a shorter last minibatch, or a network whose
+        step failed to capture before (a warning says so, once)."""
+        if (
+            not request.capture
+            or self._capture_failed
+            or not capture_supported(self.device)
+            or len(starts) % request.batch_size
+        ):
+            return None
+        settings = StepSettings(
+            window=request.window,
+            batch_size=request.batch_size,
+            steps=len(starts) // request.batch_size,
+            lr=request.lr,
+            weight_decay=request.weight_decay,
+            grad_clip=request.grad_clip,
+            objective=self.objective,
+        )
+        if self._captured is None or not self._captured.fits(self.module, series, settings):
+            self._captured = None  # release the previous graph before capturing anew
+            try:
+                self._captured = CapturedStep(self.module, series, settings)
+            except CaptureError as exc:
+                self._capture_failed = True
+                warnings.warn(
+                    f"{self.name}: retraining eagerly ({exc})", RuntimeWarning, stacklevel=3
+                )
+        return self._captured
 
     def _retrain_seed(self) -> int:
         """The seed of the global RNG (dropout) for the current retraining call."""
@@ -273,6 +325,7 @@ class NeuralForecaster(Forecaster):
         twin.network = twin.module
         twin._seed, twin._calls = seed, 0
         twin._shuffle = torch.Generator().manual_seed(seed)
+        twin._captured, twin._capture_failed = None, False
         return twin
 
     # -- persistence ------------------------------------------------------------------
@@ -305,7 +358,10 @@ def retrain_together(
     (:func:`fase.training.replicates.train_replicates`) when that is possible: two or
     more networks of one class with the same parameter shapes on one device, requests
     with the same settings and window count, some epochs to run. Otherwise each copy
-    retrains alone. Returns each copy's epoch losses.
+    retrains alone — also on a GPU with ``capture`` on, where each copy replays its own
+    captured step, several times faster than the batched model (measured on an H200:
+    about 1.0 ms per copy-step captured against 8.7 ms batched, docs/simulation.md).
+    Returns each copy's epoch losses.
     """
     if not _batchable(forecasters, requests):
         return [f.retrain(r) for f, r in zip(forecasters, requests, strict=True)]
@@ -329,6 +385,10 @@ def _batchable(forecasters: Sequence[Forecaster], requests: Sequence[TrainingReq
     """Whether :func:`retrain_together` can retrain these copies as one batch."""
     if len(forecasters) < 2 or not all(isinstance(f, NeuralForecaster) for f in forecasters):
         return False
+    if all(r.capture for r in requests) and all(
+        isinstance(f, NeuralForecaster) and capture_supported(f.device) for f in forecasters
+    ):
+        return False  # captured steps, one copy after another, beat one batched model
     shapes = [
         (type(f), f.device, f.objective, f.history_steps, _shapes(f.module))
         for f in forecasters

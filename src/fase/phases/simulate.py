@@ -93,6 +93,7 @@ def make_params(sim: SimulationConfig, allocation: AllocationConfig, run: Simula
         grad_clip=training.grad_clip,
         loss_reduction=training.loss_reduction,
         forecast_block=sim.forecast_block,
+        capture=sim.capture,
     )
 
 

@@ -47,6 +47,8 @@ class Params:
         loss_reduction: how an epoch's loss averages its minibatches (training engine).
         forecast_block: rolling mode: the bins forecast per fixed-point pass
             (``None``: adaptive, see :func:`fase.simulation.rolling.deploy_period`).
+        capture: on a GPU, retrain by replaying a captured step
+            (:attr:`fase.forecasters.base.TrainingRequest.capture`).
     """
 
     mode: Mode
@@ -66,6 +68,7 @@ class Params:
     grad_clip: float | None = 5.0
     loss_reduction: Reduction = "batch_mean"
     forecast_block: int | None = None
+    capture: bool = True
 
     def __post_init__(self) -> None:
         if self.cycles < 1 or self.period_bins < 1 or self.start < 0:
@@ -111,6 +114,7 @@ class Params:
             grad_clip=self.grad_clip,
             reduction=self.loss_reduction,
             hour_of_week=hour_of_week,
+            capture=self.capture,
         )
 
 

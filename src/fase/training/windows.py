@@ -118,15 +118,38 @@ class CountSeries:
             self._targets = self._targets.to(device)
         return self
 
-    def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
-        """Gather the windows starting at ``starts`` (B,) with length ``window`` (W)."""
+    @property
+    def layout(self) -> tuple[int, int, int, int, int]:
+        """(T, N, F, P, K): the shapes of the stored tensors; series of one layout can
+        :meth:`assign` each other."""
+        return self.num_steps, self.num_nodes, self.num_features, self.history_steps, self.outputs
+
+    def check(self, starts: np.ndarray | Tensor, window: int) -> None:
+        """Raise IndexError unless every window [s, s + ``window``) lies inside the series."""
         starts = torch.as_tensor(starts, dtype=torch.int64)
         if starts.numel() and (
             int(starts.min()) < 0 or int(starts.max()) + window > self.num_steps
         ):
             raise IndexError(f"windows of {window} bins must lie inside [0, {self.num_steps})")
-        steps = starts[:, None] + torch.arange(window)  # (B, W) bins
-        history = starts[:, None] + torch.arange(self.history_steps + window)  # rows of _y
+
+    def batch(self, starts: np.ndarray | Tensor, window: int) -> WindowBatch:
+        """Gather the windows starting at ``starts`` (B,) with length ``window`` (W)."""
+        starts = torch.as_tensor(starts, dtype=torch.int64)
+        self.check(starts, window)
+        return self.gather(starts, window)
+
+    def gather(self, starts: Tensor, window: int) -> WindowBatch:
+        """:meth:`batch` without the bounds check, which reads ``starts`` on the host: only
+        index operations on ``starts``' device, so a CUDA graph can capture it.
+
+        Args:
+            starts: (B,) int64 window starts, already checked (:meth:`check`).
+            window: W, bins per window.
+        """
+        steps = starts[:, None] + torch.arange(window, device=starts.device)  # (B, W) bins
+        history = starts[:, None] + torch.arange(  # rows of _y
+            self.history_steps + window, device=starts.device
+        )
         x = self._x[steps].permute(0, 2, 1, 3).contiguous()  # (B, W, N, F) → (B, N, W, F)
         y_hist = self._y[history].transpose(1, 2).contiguous()  # (B, N, P + W)
         if self._targets is None:
@@ -134,6 +157,20 @@ class CountSeries:
         else:
             target = self._targets[steps].transpose(1, 2).contiguous()  # (B, N, W, K)
         return WindowBatch(x, y_hist, target)
+
+    def assign(self, other: CountSeries) -> None:
+        """Copy ``other``'s values into this series' tensors in place (same :attr:`layout`),
+        so that a captured step gathering from this series reads them.
+
+        Raises:
+            ValueError: the layouts differ.
+        """
+        if other.layout != self.layout or (other._targets is None) != (self._targets is None):
+            raise ValueError(f"series layout {other.layout} differs from {self.layout}")
+        self._x.copy_(other._x)
+        self._y.copy_(other._y)
+        if self._targets is not None:
+            self._targets.copy_(other._targets)
 
     def span(self, begin: int, end: int) -> WindowBatch:
         """One sample covering bins [begin, end) (batch of 1), with P bins of history."""
