@@ -98,9 +98,10 @@ class ScheduledPoisson(ConstantPoisson):
         return {"mu": mu.expand(x.shape[:3])}
 
 
-def run(out: Path, seed: int = 3, model_seed: int = 0, **training: object):
+def run(out: Path, seed: int = 3, model_seed: int = 0, resume: bool = False, **training: object):
     """Fit a tiny FASE model (seed ``model_seed``) on the synthetic series with the tiny
-    training settings overridden by ``training``; (model, FitResult)."""
+    training settings overridden by ``training`` (``resume``: from ``out``'s checkpoint);
+    (model, FitResult)."""
     config = tiny_training(**training)
     model = tiny_model(model_seed)
     x, y = synthetic_series()
@@ -111,6 +112,7 @@ def run(out: Path, seed: int = 3, model_seed: int = 0, **training: object):
         config,
         seed=seed,
         out_dir=out,
+        resume=resume,
         progress=False,
     )
     return model, result

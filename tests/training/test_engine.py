@@ -101,20 +101,8 @@ def test_resume_before_the_first_checkpoint_trains_the_run_from_its_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     full_model, full = run(tmp_path / "full", epochs=3)
-    config = tiny_training(epochs=3)
-    x, y = synthetic_series()
-    model = tiny_model()
     (tmp_path / "cut").mkdir()  # killed before its first epoch ended: no last.pt
-    result = fit(
-        model,
-        CountSeries(x, y, model.history_steps),
-        tiny_windows(config),
-        config,
-        seed=3,
-        out_dir=tmp_path / "cut",
-        resume=True,
-        progress=False,
-    )
+    model, result = run(tmp_path / "cut", epochs=3, resume=True)
     assert "no checkpoint yet" in capsys.readouterr().err
     assert losses(result) == losses(full)
     assert_same_weights(model, full_model)
