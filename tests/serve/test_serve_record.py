@@ -140,3 +140,13 @@ def test_a_restart_keeps_the_period_rule(service: Service) -> None:
     assert forecast(service) == answer
     assert service.get("/health").json()["incidents_pending"] == 1
     retract(service, "r1")
+
+
+@pytest.mark.parametrize("raw_id", ["%00", "%ED%A0%80", "%20", "a%0Ab", "x" * 300])
+def test_a_hostile_id_to_retract_is_a_4xx(service: Service, raw_id: str) -> None:
+    assert service.client is not None
+    response = service.client.delete(
+        f"/incidents/{raw_id}", params={"reason": "test"}, headers=AUTH
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["detail"][0]["problem"]
