@@ -154,9 +154,7 @@ def compare_command(
         optional_study_models=every,
         say=lambda msg: console.print(f"  {msg}"),
     )
-    board = RunDir(out_dir).leaderboard_md
-    typer.echo(board.read_text(encoding="utf-8"))
-    typer.echo(f"leaderboard: {board} ({len(result.leaderboard)} models)")
+    _show_leaderboard(out_dir, f"{len(result.leaderboard)} models")
 
 
 def _refuse_with_benchmark(**options: object) -> None:
@@ -206,6 +204,11 @@ def _compare_benchmark(
         workers=workers,
         say=lambda msg: console.print(f"  {msg}"),
     )
+    _show_leaderboard(out_dir, f"{len(result.leaderboard)} rows")
+
+
+def _show_leaderboard(out_dir: Path, size: str) -> None:
+    """Print the leaderboard written to ``out_dir`` and where it is."""
     board = RunDir(out_dir).leaderboard_md
     typer.echo(board.read_text(encoding="utf-8"))
-    typer.echo(f"leaderboard: {board} ({len(result.leaderboard)} rows)")
+    typer.echo(f"leaderboard: {board} ({size})")

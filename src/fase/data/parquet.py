@@ -123,12 +123,7 @@ def open_parquet(
     schema, partition columns included). Raises :class:`FaseInputError` on a missing or
     unreadable dataset, a dataset without files, or a missing column (also while iterating).
     """
-    filesystem, path = resolve_filesystem(location, storage_options)
-    _file_info(filesystem, path, location)
-    try:
-        dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
-    except (pa.ArrowException, OSError) as exc:
-        raise FaseInputError(location, f"cannot be read as Parquet: {exc}") from exc
+    dataset = _open_dataset(location, storage_options)
     if not dataset.files:
         raise FaseInputError(
             location,
@@ -143,13 +138,18 @@ def open_parquet(
 
 def parquet_columns(location: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
     """The column names of a Parquet file or dataset (partition columns included)."""
+    dataset = _open_dataset(location, storage_options)
+    return list(dataset.schema.names)
+
+
+def _open_dataset(location: str, storage_options: Mapping[str, Any] | None) -> ds.Dataset:
+    """The Parquet file or hive-partitioned dataset at ``location``, or a clear error."""
     filesystem, path = resolve_filesystem(location, storage_options)
     _file_info(filesystem, path, location)
     try:
-        dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
+        return ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
     except (pa.ArrowException, OSError) as exc:
         raise FaseInputError(location, f"cannot be read as Parquet: {exc}") from exc
-    return list(dataset.schema.names)
 
 
 def _file_info(filesystem: pafs.FileSystem, path: str, location: str) -> pafs.FileInfo:

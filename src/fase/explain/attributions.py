@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from fase.errors import FaseInputError
 from fase.forecasters.data import ForecastData
-from fase.training.windows import CountSeries
+from fase.training.windows import CountSeries, WindowBatch
 
 Readout = Literal["sum", "last"]
 
@@ -153,6 +153,30 @@ def training_baseline(data: ForecastData) -> np.ndarray:
     return data.x[:, start:end].mean(axis=(0, 1)).astype(np.float32)
 
 
+def explained_windows(
+    module: nn.Module, data: ForecastData, starts: Sequence[int], warmup: int, length: int
+) -> WindowBatch:
+    """The forward passes an explanation takes: for each s in ``starts``, the window of
+    bins [s − warmup, s + length) of ``data`` (checked to lie inside it), batched as
+    :meth:`fase.training.windows.CountSeries.batch` batches them.
+
+    Raises:
+        FaseInputError: no window, ``length`` < 1, ``warmup`` < 0, or a window outside
+            the data.
+    """
+    begins = np.asarray(starts, dtype=np.int64) - warmup
+    if begins.size == 0 or length < 1 or warmup < 0:
+        raise FaseInputError("starts", "need at least one window, length ≥ 1 and warmup ≥ 0")
+    if begins.min() < 0 or begins.max() + warmup + length > data.num_steps:
+        raise FaseInputError(
+            "starts",
+            f"windows with {warmup} warm-up bins must lie inside [0, {data.num_steps})",
+            f"start every window at bin {warmup} or later",
+        )
+    series = CountSeries(data.x, data.y.astype(np.float32), module.history_steps)
+    return series.batch(begins, warmup + length)
+
+
 def explain_windows(
     module: nn.Module,
     data: ForecastData,
@@ -173,17 +197,7 @@ def explain_windows(
     The baseline is :func:`training_baseline`. Attributions cover every bin of the pass,
     warm-up included (W = warmup + length), since earlier features move the forecast too.
     """
-    begins = np.asarray(starts, dtype=np.int64) - warmup
-    if begins.size == 0 or length < 1 or warmup < 0:
-        raise FaseInputError("starts", "need at least one window, length ≥ 1 and warmup ≥ 0")
-    if begins.min() < 0 or begins.max() + warmup + length > data.num_steps:
-        raise FaseInputError(
-            "starts",
-            f"windows with {warmup} warm-up bins must lie inside [0, {data.num_steps})",
-            f"start every window at bin {warmup} or later",
-        )
-    series = CountSeries(data.x, data.y.astype(np.float32), module.history_steps)
-    batch = series.batch(begins, warmup + length)
+    batch = explained_windows(module, data, starts, warmup, length)
     positions = slice(warmup, None) if readout == "sum" else slice(-1, None)
     return integrated_gradients(
         module,

@@ -58,11 +58,15 @@ from scipy.stats import rankdata, spearmanr
 from torch import Tensor, nn
 
 from fase.errors import FaseInputError
-from fase.explain.attributions import Attribution, Readout, total_expected_count
+from fase.explain.attributions import (
+    Attribution,
+    Readout,
+    explained_windows,
+    total_expected_count,
+)
 from fase.forecasters.data import ForecastData
 from fase.io import write_text
 from fase.report.figures import PALETTE, new_figure, save_figure, styled
-from fase.training.windows import CountSeries
 
 BACKGROUND_WINDOWS = 16
 SAMPLES = 32  # draws per window: as many network passes as IG's 32 quadrature nodes
@@ -215,17 +219,7 @@ def shap_windows(
     The windows, warm-up and readout are those of :func:`~fase.explain.explain_windows`;
     values cover every bin of the pass (W = warmup + length).
     """
-    begins = np.asarray(starts, dtype=np.int64) - warmup
-    if begins.size == 0 or length < 1 or warmup < 0:
-        raise FaseInputError("starts", "need at least one window, length ≥ 1 and warmup ≥ 0")
-    if begins.min() < 0 or begins.max() + warmup + length > data.num_steps:
-        raise FaseInputError(
-            "starts",
-            f"windows with {warmup} warm-up bins must lie inside [0, {data.num_steps})",
-            f"start every window at bin {warmup} or later",
-        )
-    series = CountSeries(data.x, data.y.astype(np.float32), module.history_steps)
-    batch = series.batch(begins, warmup + length)
+    batch = explained_windows(module, data, starts, warmup, length)
     reference = torch.from_numpy(training_windows(data, warmup + length, background, seed))
     positions = slice(warmup, None) if readout == "sum" else slice(-1, None)
     return shapley_values(

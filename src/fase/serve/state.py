@@ -115,7 +115,8 @@ class LiveState:
         area, bins, count = store.cell_counts()
         np.add.at(self._stored, (area, bins), count)
         self._total = store.count()
-        self._frontier = self._quorum_frontier()
+        self._per_bin = self._stored.sum(axis=0)  # (bins,) stored incidents per bin
+        self._place_frontier()
         self._version = 0
         self._lock = threading.Lock()  # the record (module docstring)
         self._compute_lock = threading.Lock()  # computations
@@ -173,10 +174,14 @@ class LiveState:
             state.forecaster = trained.forecaster.clone(trained.cfg.seed, where)
         return state
 
+    def _place_frontier(self) -> None:
+        """The frontier by the quorum rule, and the incidents stored at or after it."""
+        self._frontier = self._quorum_frontier()
+        self._pending = int(self._per_bin[self._frontier :].sum())
+
     def _quorum_frontier(self) -> int:
         """F = max(T_run, b + 1), b the latest bin with ≥ Q stored incidents at or after it."""
-        per_bin = self._stored.sum(axis=0)
-        reaching = np.cumsum(per_bin[::-1])[::-1]  # incidents in bins ≥ b
+        reaching = np.cumsum(self._per_bin[::-1])[::-1]  # incidents in bins ≥ b
         enough = np.flatnonzero(reaching >= self.quorum)
         latest = int(enough[-1]) if enough.size else -1
         return max(self.timeline.run_bins, latest + 1)
@@ -195,8 +200,7 @@ class LiveState:
     def incidents_pending(self) -> int:
         """Stored incidents at or after the frontier: outside the record until the quorum
         reaches them (module docstring)."""
-        with self._lock:
-            return int(self._stored[:, self._frontier :].sum())
+        return self._pending
 
     def pending(self, limit: int) -> list[StoredIncident]:
         """Up to ``limit`` pending incidents (:attr:`incidents_pending`), earliest first."""
@@ -213,16 +217,16 @@ class LiveState:
             new = [incident for incident, f in zip(placement.incidents, fresh, strict=True) if f]
             for incident in new:
                 self._stored[incident.area, incident.bin] += 1
+                self._per_bin[incident.bin] += 1
             if new:
                 self._total += len(new)
                 self._changed()
-            pending = int(self._stored[:, self._frontier :].sum())
             return IngestOut(
                 accepted=len(new),
                 duplicates=len(placement.incidents) - len(new),
                 rejected=placement.rejected,
                 incidents_stored=self._total,
-                incidents_pending=pending,
+                incidents_pending=self._pending,
                 next_period_start=self.next_period_start(),
             )
 
@@ -233,13 +237,14 @@ class LiveState:
             if removed is None:
                 return False
             self._stored[removed.area, removed.bin] -= 1
+            self._per_bin[removed.bin] -= 1
             self._total -= 1
             self._changed()
             return True
 
     def _changed(self) -> None:
         """The counts changed (record lock held): a new version, nothing cached."""
-        self._frontier = self._quorum_frontier()
+        self._place_frontier()
         self._version += 1
         self._cache.clear()
 
