@@ -32,13 +32,16 @@ Measured in this run (so the ratios compare like with like):
 * ``K simulations``: one paper-mode cycle with ``--epochs`` retraining epochs of K
   simulations (the policy study's four policies), batched (lockstep, one batched
   retraining, ``capture`` off) and one after another (on a GPU each replaying its
-  captured step), wall time.
+  captured step), wall time;
+* ``rolling study``: the default policy study's shape (rolling mode, the default FASE,
+  the four policies × ``--replicates`` binomial replicates, one weekly period hour by
+  hour and a 2-epoch retraining), lockstep against one after another, wall time.
 
 Figures measured elsewhere (the reference code, the paper, a GPU) are printed as
 recorded figures with their date and machine, never divided into this run's.
 
 Run:  python benchmarks/bench_simulation.py [--threads 2] [--device cpu|cuda] [--copies 4]
-      [--epochs 2] [--cycle-epochs 10] [--compile]
+      [--epochs 2] [--cycle-epochs 10] [--replicates 2] [--compile]
       (writes benchmarks/results/simulation[-<device>][-<n>threads].json)
 """
 
@@ -115,8 +118,9 @@ PAPER_MODEL = ModelConfig(
 )
 
 
-def paper_model(rng: np.random.Generator) -> FASEModel:
-    """FASE with the paper's settings on a random contiguity graph (~108 directed edges)."""
+def paper_model(rng: np.random.Generator, config: ModelConfig = PAPER_MODEL) -> FASEModel:
+    """FASE (the paper's settings by default) on a random contiguity graph (~108 directed
+    edges)."""
     upper = np.triu(rng.random((N_AREAS, N_AREAS)) < 0.18, 1)
     a_geo = (upper | upper.T).astype(np.float32)
     a_norm = a_geo / np.maximum(a_geo.sum(1, keepdims=True), 1)
@@ -128,7 +132,7 @@ def paper_model(rng: np.random.Generator) -> FASEModel:
     return FASEModel.from_graph(
         torch.as_tensor(adjacency, dtype=torch.float32),
         torch.as_tensor(a_geo),
-        PAPER_MODEL,
+        config,
         num_features=13,
         hawkes_window_bins=168,
     )
@@ -301,6 +305,42 @@ def simulations(
     }
 
 
+def rolling_study(
+    model: FASEModel, world: World, device: torch.device, replicates: int, sync: Callable[[], None]
+) -> dict[str, float]:
+    """The default policy study's shape on this world: rolling mode, the four policies ×
+    ``replicates`` binomial replicates, one 168-bin (weekly) period hour by hour, then a
+    2-epoch retraining on its 64-bin windows, batch 4; lockstep (each pass's forecasts
+    one vectorised forward pass, allocations stacked per policy, one batched retraining)
+    against the simulations one after another. The default FASE architecture."""
+    forecaster = FASEForecaster(ModelConfig(), TrainingConfig())
+    forecaster.adopt(copy.deepcopy(model))
+    params = Params(mode="rolling", cycles=1, start=HISTORY_BINS, period_bins=168,
+                    detection="binomial", retrain_epochs=2, retrain_window=WINDOW,
+                    retrain_batch=4)  # fmt: skip
+    policies = [make_policy(AllocationConfig(policy=name)) for name in POLICIES]
+    passes: list[int] = []
+
+    def make(seed: int) -> FASEForecaster:
+        return forecaster.clone(seed, device)
+
+    def run(batched: bool) -> None:
+        results = simulate_policies(
+            params, world, make, policies, seed=42, replicates=replicates, batched=batched
+        )
+        passes[:] = [int(r.history["forecast_passes"].iloc[0]) for r in results]
+
+    alone_s = timed(lambda: run(False), sync)
+    batched_s = timed(lambda: run(True), sync)
+    return {
+        "policies": len(policies),
+        "replicates": replicates,
+        "passes": max(passes),
+        "alone_s": alone_s,
+        "batched_s": batched_s,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -310,6 +350,8 @@ def main() -> None:
     parser.add_argument("--cycle-epochs", type=int, default=10,
                         help="epochs of the timed paper cycle (GPU)")  # fmt: skip
     parser.add_argument("--compile", action="store_true", help="also torch.compile's step")
+    parser.add_argument("--replicates", type=int, default=2,
+                        help="replicates per policy of the rolling study")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -363,6 +405,8 @@ def main() -> None:
         timed(lambda: policy.allocate(mu, world.groups), sync) for _ in range(3)
     )
     results["simulations"] = simulations(model, world, device, args.epochs, sync)
+    default = paper_model(np.random.default_rng(1), ModelConfig()).to(device)
+    results["rolling_study"] = rolling_study(default, world, device, args.replicates, sync)
     results.update(
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         threads=args.threads,
@@ -410,7 +454,8 @@ def captured_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 def report(results: dict[str, Any]) -> None:
     """The measured table, then the recorded figures (never as ratios)."""
-    batched, sims = results["batched"], results["simulations"]
+    batched, sims, study = results["batched"], results["simulations"], results["rolling_study"]
+    lanes = f"{study['policies']} policies x {study['replicates']} replicates"
     where = f"{results['device']}, {results['threads']} thread(s), torch {results['torch']}"
     load = results["load_average_1min"]
     print(f"measured in this run ({where}; load {load['start']:.1f} → {load['end']:.1f})\n")
@@ -434,6 +479,10 @@ def report(results: dict[str, Any]) -> None:
          + (" (captured steps)" if "captured" in results else ""), f"{sims['alone_s']:.1f} s"),
         (f"{sims['policies']} simulations, 1 cycle x {sims['epochs']} epochs, batched",
          f"{sims['batched_s']:.1f} s ({sims['alone_s'] / sims['batched_s']:.2f}x)"),
+        (f"rolling study, {lanes}, one week (<= {study['passes']} passes), one after another",
+         f"{study['alone_s']:.1f} s"),
+        (f"rolling study, {lanes}, one week, lockstep", f"{study['batched_s']:.1f} s "
+         f"({study['alone_s'] / study['batched_s']:.2f}x)"),
     ]  # fmt: skip
     print("| measurement | value |\n|---|---:|")
     for label, value in rows:

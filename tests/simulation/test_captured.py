@@ -11,6 +11,8 @@ agree with the eager GPU simulation to 1e-5 relative.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,6 +119,10 @@ def test_copies_with_captured_steps_retrain_one_after_another(
     together = retrain_together([make(seed) for seed in (1, 2, 3)], [request] * 3)
     assert batched == [3]  # with captured steps: no batched retraining
     assert together == alone
+    uneven = replace(request, batch_size=2)  # 3 windows: a last minibatch of one
+    assert not make(1).captures(uneven)
+    retrain_together([make(seed) for seed in (1, 2, 3)], [uneven] * 3)
+    assert batched == [3, 3]  # no captured step replays it: one batched model again
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")

@@ -13,7 +13,8 @@ from tests.simulation.stubs import START, MemorisingForecaster, make_params
 from fase.allocation.policies import PaperPolicy, ProportionalPolicy
 from fase.forecasters import ForecastRequest
 from fase.simulation.detection import draw_incidents, observe
-from fase.simulation.rolling import deploy_period
+from fase.simulation.lockstep import work_alone
+from fase.simulation.rolling import PassInputs, deploy_period
 from fase.simulation.runner import run_replicate, simulate
 from fase.simulation.state import initial_state
 from fase.simulation.step import step
@@ -107,7 +108,10 @@ def test_fixed_point_equals_hour_by_hour_deployment(world, detection, policy, bl
     params = make_params("rolling", detection=detection, forecast_block=block)
     state = initial_state(params, world, np.random.default_rng(7))
     start, stop = params.period(0)
-    dep = deploy_period(params, world, state, MemorisingForecaster(), policy, start, stop)
+    stub = MemorisingForecaster()
+    dep = work_alone(
+        deploy_period(params, world, state, stub, policy, start, stop), stub, world.groups
+    )
     true = world.true_counts[:, start:stop].T
     draws = draw_incidents(true, np.random.default_rng(7)) if detection == "binomial" else None
     patrol, observed = _hour_by_hour(params, world, state, policy, draws)
@@ -170,3 +174,29 @@ def test_too_many_cycles_for_the_data(world):
 
     with pytest.raises(FaseInputError, match="cycle 6"):
         _run(world, MemorisingForecaster(), cycles=6)
+
+
+def test_pass_inputs_equal_features_built_from_scratch(world):
+    """The features a pass reuses (bins whose inputs are settled) equal a fresh build from
+    the pass's record, at every pass of a sequence that settles 1 to 5 rows at a time."""
+    params = make_params("rolling")
+    state = initial_state(params, world, np.random.default_rng(0))
+    start, stop = params.period(0)
+    length = stop - start
+    rng = np.random.default_rng(3)
+    final_observed = rng.poisson(1.5, (length, 4)).astype(float)
+    final_patrol = rng.uniform(0, 3, (length, 4))
+    stub = MemorisingForecaster(history=2)
+    inputs = PassInputs(world, state, stub, start, stop)
+    for settled in (0, 1, 4, 5, 6, 11):
+        observed, patrol = final_observed.copy(), final_patrol.copy()
+        observed[settled:] = rng.poisson(1.5, (length - settled, 4))  # unsettled: any iterate
+        patrol[settled:] = rng.uniform(0, 3, (length - settled, 4))
+        lo = start + settled
+        request = inputs.request(observed, patrol, lo, stop)
+        record, exposure = state.observed.copy(), state.patrol.copy()
+        record[:, start:stop], exposure[:, start:stop] = observed.T, patrol.T
+        expected = world.features(record, exposure, request.offset, stop)
+        np.testing.assert_array_equal(request.x, expected)
+        np.testing.assert_array_equal(request.counts, record[:, request.offset : stop])
+        assert request.offset == max(0, lo - stub.warmup_steps - stub.history_steps)

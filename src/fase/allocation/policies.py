@@ -34,9 +34,16 @@ from fase.config.allocation import AllocationConfig
 
 
 class Policy(Protocol):
-    """An allocation policy: ``allocate(risk (T, N), groups) -> patrol (T, N)``."""
+    """An allocation policy: ``allocate(risk (T, N), groups) -> patrol (T, N)``.
+
+    ``rows_apart``: every step (row) is allocated on its own, to the bit: the rows of
+    ``allocate(vstack(a, b))`` are those of ``allocate(a)`` and ``allocate(b)``, so the
+    simulator may allocate the rows of several simulations with one policy in one call
+    (:mod:`fase.simulation.lockstep`). Policies are frozen dataclasses: equal settings,
+    equal (and hashable) policies."""
 
     name: ClassVar[str]
+    rows_apart: ClassVar[bool]
 
     def allocate(self, risk: np.ndarray, groups: Groups) -> np.ndarray:
         """Patrol units per step and area, (T, N), for risk (T, N)."""
@@ -68,6 +75,7 @@ class PaperPolicy:
     cap: float | None = None
     floor: float = 0.0
     name: ClassVar[str] = "paper"
+    rows_apart: ClassVar[bool] = True
 
     def allocate(self, risk: np.ndarray, groups: Groups) -> np.ndarray:
         """(T, N) risk → (T, N) patrol."""
@@ -95,6 +103,7 @@ class ProportionalPolicy:
     cap: float | None = None
     floor: float = 0.0
     name: ClassVar[str] = "proportional"
+    rows_apart: ClassVar[bool] = True
 
     def allocate(self, risk: np.ndarray, groups: Groups) -> np.ndarray:
         """(T, N) risk → (T, N) patrol."""
@@ -116,6 +125,7 @@ class DiminishingPolicy:
     floor: float = 0.0
     kappa: float = 5.0
     name: ClassVar[str] = "diminishing"
+    rows_apart: ClassVar[bool] = True
 
     def allocate(self, risk: np.ndarray, groups: Groups) -> np.ndarray:
         """(T, N) risk → (T, N) patrol."""
@@ -131,7 +141,8 @@ class DetectionParityPolicy:
 
     D_g = Σ_{v∈g} d(p_v)μ_v / Σ_{v∈g} μ_v with the detection model d of
     :mod:`fase.allocation.detection`; solved per step by HiGHS
-    (:mod:`fase.allocation.detection_parity`).
+    (:mod:`fase.allocation.detection_parity`). Not ``rows_apart``: where a step has
+    several optima the vertex HiGHS returns can depend on the steps solved before it.
     """
 
     budget: float = 60.0
@@ -142,6 +153,7 @@ class DetectionParityPolicy:
     cap: float | None = None
     floor: float = 0.0
     name: ClassVar[str] = "detection_parity"
+    rows_apart: ClassVar[bool] = False  # HiGHS warm-starts each step from the one before
 
     def allocate(self, risk: np.ndarray, groups: Groups) -> np.ndarray:
         """(T, N) risk → (T, N) patrol."""

@@ -104,7 +104,7 @@ def calendar_features(starts: pd.DatetimeIndex) -> np.ndarray:
 
 def build_features(
     y: np.ndarray,
-    starts: pd.DatetimeIndex,
+    starts: pd.DatetimeIndex | np.ndarray,
     static: np.ndarray,
     spec: FeatureSpec,
     exposure: np.ndarray | None = None,
@@ -113,7 +113,9 @@ def build_features(
 
     Args:
         y: (N, T) counts (observed counts in the simulator).
-        starts: (T,) local, tz-aware bin starts.
+        starts: (T,) local, tz-aware bin starts, or their (T, 4) calendar features
+            (:func:`calendar_features`) where a caller builds features of many slices
+            of one series (the simulator, once per forecast pass).
         static: (N, 3) static demographics.
         spec: lags, windows and head rule.
         exposure: (N, T) patrol units per bin; the feature at t is exposure[:, t−1].
@@ -126,7 +128,8 @@ def build_features(
     for j, window in enumerate(spec.window_bins):
         x[:, :, spec.lags + j] = rolling_mean(y64, window, spec.rolling_head)
     c0 = spec.n_count_features
-    x[:, :, c0 : c0 + 4] = calendar_features(starts)[None, :, :]
+    calendar = starts if isinstance(starts, np.ndarray) else calendar_features(starts)
+    x[:, :, c0 : c0 + 4] = calendar[None, :, :]
     x[:, :, c0 + 4 : c0 + 7] = np.asarray(static, dtype=np.float64)[:, None, :]
     x[:, :, spec.exposure_index] = (
         0.0 if exposure is None else lagged(np.asarray(exposure, np.float64), 1)

@@ -43,6 +43,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import torch
 from torch import nn
+from torch.func import stack_module_state
 
 from fase.config.training import TrainingConfig
 from fase.evaluation.levels import RiskLevels
@@ -54,7 +55,7 @@ from fase.runtime import torch_seeded
 from fase.training.captured import CapturedStep, CaptureError, StepSettings, capture_supported
 from fase.training.checkpoint import TrainingState, load_checkpoint
 from fase.training.engine import fit, train_epochs
-from fase.training.forecast import SpanForecast, forecast_span
+from fase.training.forecast import SpanForecast, forecast_copies, forecast_span
 from fase.training.replicates import ReplicateJob, train_replicates
 from fase.training.windows import CountSeries, split_windows
 
@@ -262,6 +263,17 @@ class NeuralForecaster(Forecaster):
                 objective=self.objective,
             )
 
+    def captures(self, request: TrainingRequest) -> bool:
+        """Whether :meth:`retrain` replays a captured step for ``request``: capture on, a
+        device with graphs, a step that captured before (or has not been tried), and
+        minibatches of one size (the batch size divides the window count)."""
+        return (
+            request.capture
+            and not self._capture_failed
+            and capture_supported(self.device)
+            and len(request.starts) % request.batch_size == 0
+        )
+
     def _captured_step(
         self, request: TrainingRequest, series: CountSeries, starts: np.ndarray
     ) -> CapturedStep | None:
@@ -270,12 +282,7 @@ class NeuralForecaster(Forecaster):
         None where the retraining runs eagerly: ``request.capture`` off, a device without
         graphs, a batch size that leaves a shorter last minibatch, or a network whose
         step failed to capture before (a warning says so, once)."""
-        if (
-            not request.capture
-            or self._capture_failed
-            or not capture_supported(self.device)
-            or len(starts) % request.batch_size
-        ):
+        if not self.captures(request):
             return None
         settings = StepSettings(
             window=request.window,
@@ -358,9 +365,11 @@ def retrain_together(
     (:func:`fase.training.replicates.train_replicates`) when that is possible: two or
     more networks of one class with the same parameter shapes on one device, requests
     with the same settings and window count, some epochs to run. Otherwise each copy
-    retrains alone — also on a GPU with ``capture`` on, where each copy replays its own
-    captured step, several times faster than the batched model (measured on an H200:
-    about 1.0 ms per copy-step captured against 8.7 ms batched, docs/simulation.md).
+    retrains alone — also where every copy would replay its own captured step
+    (:meth:`NeuralForecaster.captures`), several times faster than the batched model
+    (measured on an H200: about 1.0 ms per copy-step captured against 8.7 ms batched,
+    docs/simulation.md); where the windows leave a shorter last minibatch, which no
+    captured step replays, the copies retrain as one batched model instead.
     Returns each copy's epoch losses.
     """
     if not _batchable(forecasters, requests):
@@ -381,12 +390,125 @@ def retrain_together(
     )
 
 
+class StackedForecasts:
+    """The forecasts of many forecasters answered together while their weights stay
+    fixed (the deployment part of a simulation cycle; the retraining comes after).
+
+    Copies of one network (one class, parameter shapes and device) have their weights
+    stacked once (``torch.func.stack_module_state``); the requests of a round whose
+    copies share a network and whose arrays share a geometry are forecast as one
+    vectorised forward pass (:func:`fase.training.forecast.forecast_copies`: forecast k
+    equals copy k's own up to float rounding); any other request is forecast alone. The
+    simulator asks this of every lane of a lockstep run at each pass
+    (:mod:`fase.simulation.lockstep`): on a GPU one pass of many copies costs the kernel
+    launches of one.
+    """
+
+    def __init__(self, forecasters: Sequence[Forecaster]) -> None:
+        self.forecasters = list(forecasters)
+        self._network = [_network_key(f) for f in self.forecasters]
+        self._stacks: dict[tuple, tuple[list[int], dict[str, torch.Tensor]]] = {}
+        for key in {k for k in self._network if k is not None}:
+            lanes = [j for j, k in enumerate(self._network) if k == key]
+            if len(lanes) > 1:
+                modules = [self._network_of(j).eval() for j in lanes]
+                with torch.no_grad():
+                    params, buffers = stack_module_state(modules)
+                self._stacks[key] = (lanes, params | buffers)
+
+    def _network_of(self, lane: int) -> nn.Module:
+        forecaster = self.forecasters[lane]
+        assert isinstance(forecaster, NeuralForecaster) and forecaster.module is not None
+        return forecaster.module
+
+    def forecast(
+        self, lanes: Sequence[int], requests: Sequence[ForecastRequest]
+    ) -> list[SpanForecast]:
+        """``forecasters[lanes[i]].forecast(requests[i])`` for every i (class docstring)."""
+        rounds: dict[tuple, list[int]] = {}
+        for i, (lane, request) in enumerate(zip(lanes, requests, strict=True)):
+            key = self._network[lane]
+            group = (key, _geometry(request)) if key in self._stacks else (None, i)
+            rounds.setdefault(group, []).append(i)
+        answers: dict[int, SpanForecast] = {}
+        for (key, _), members in rounds.items():
+            if len(members) == 1:
+                i = members[0]
+                answers[i] = self.forecasters[lanes[i]].forecast(requests[i])
+            else:
+                asked = [(lanes[i], requests[i]) for i in members]
+                answers.update(zip(members, self._forecast_copies(key, asked), strict=True))
+        return [answers[i] for i in range(len(lanes))]
+
+    def _forecast_copies(
+        self, key: tuple, asked: list[tuple[int, ForecastRequest]]
+    ) -> list[SpanForecast]:
+        """One vectorised pass over the asked lanes, copies of the network ``key``."""
+        stacked_lanes, weights = self._stacks[key]
+        device, history = key[1], int(self._network_of(asked[0][0]).history_steps)
+        rows = [stacked_lanes.index(lane) for lane, _ in asked]
+        if rows != list(range(len(stacked_lanes))):
+            index = torch.as_tensor(rows, device=device)
+            weights = {name: value.index_select(0, index) for name, value in weights.items()}
+        first = asked[0][1]  # every request of the round has its geometry
+        begin = max(0, first.start - first.offset - first.warmup)  # the pass's first column
+        samples = [_sample(request, begin, history) for _, request in asked]
+        x = torch.from_numpy(np.stack([s[0] for s in samples])).to(device)
+        y_hist = torch.from_numpy(np.stack([s[1] for s in samples])).to(device)
+        skip = first.start - first.offset - begin  # warm-up outputs
+        template = self._network_of(asked[0][0])
+        arrays, expected, law = forecast_copies(template, weights, x, y_hist, skip)
+        return [
+            SpanForecast(
+                request.start,
+                request.stop,
+                {name: values[j] for name, values in arrays.items()},
+                expected[j],
+                law.name,
+                law.eps,
+            )
+            for j, (_, request) in enumerate(asked)
+        ]
+
+
+def _network_key(forecaster: Forecaster) -> tuple | None:
+    """What copies share to stack their weights (None: a forecaster that forecasts alone)."""
+    if not isinstance(forecaster, NeuralForecaster) or forecaster.module is None:
+        return None
+    forecaster.require_deployable()
+    return (type(forecaster), forecaster.device, _shapes(forecaster.module))
+
+
+def _geometry(request: ForecastRequest) -> tuple:
+    """What requests share to be forecast in one pass: their arrays' shapes and span."""
+    return (
+        request.x.shape,
+        request.counts.shape,
+        request.start - request.offset,
+        request.stop - request.offset,
+        request.warmup,
+    )
+
+
+def _sample(request: ForecastRequest, begin: int, history: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sample :meth:`NeuralForecaster.forecast` gives its network, float32: x of the
+    request's columns [begin, stop) (N, W, F) and the counts of [begin − P, stop)
+    (N, P + W), zero before column 0 (as :class:`CountSeries` pads)."""
+    lo, hi = begin, request.stop - request.offset
+    x = np.asarray(request.x[:, lo:hi], np.float32)
+    counts = np.zeros((request.counts.shape[0], history + hi - lo), np.float32)
+    known = max(0, lo - history)
+    counts[:, counts.shape[1] - (hi - known) :] = request.counts[:, known:hi]
+    return x, counts
+
+
 def _batchable(forecasters: Sequence[Forecaster], requests: Sequence[TrainingRequest]) -> bool:
     """Whether :func:`retrain_together` can retrain these copies as one batch."""
     if len(forecasters) < 2 or not all(isinstance(f, NeuralForecaster) for f in forecasters):
         return False
-    if all(r.capture for r in requests) and all(
-        isinstance(f, NeuralForecaster) and capture_supported(f.device) for f in forecasters
+    if all(
+        isinstance(f, NeuralForecaster) and f.captures(r)
+        for f, r in zip(forecasters, requests, strict=True)
     ):
         return False  # captured steps, one copy after another, beat one batched model
     shapes = [

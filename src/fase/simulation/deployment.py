@@ -11,10 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fase.allocation.groups import Groups
-from fase.allocation.policies import Policy
 from fase.forecasters.base import TrainingRequest
-from fase.simulation.detection import IncidentDraws, observe
 from fase.simulation.params import Params
 from fase.simulation.state import State
 from fase.training.forecast import SpanForecast
@@ -99,25 +96,6 @@ class Deployment:
 def risk_of(forecast: PeriodForecast, params: Params) -> np.ndarray:
     """The (L, N) array the policy allocates on: μ or E[Y] (``params.risk``)."""
     return forecast.mu if params.risk == "mu" else forecast.expected
-
-
-def allocate_and_observe(
-    forecast: PeriodForecast,
-    true: np.ndarray,
-    policy: Policy,
-    groups: Groups,
-    params: Params,
-    draws: IncidentDraws | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Allocate the whole period at once and apply detection.
-
-    Returns:
-        risk, patrol, d, observed: each (L, N).
-    """
-    risk = risk_of(forecast, params)
-    patrol = policy.allocate(risk, groups)
-    d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
-    return risk, patrol, d, observed
 
 
 def retrain_starts(first: int, stop: int, window: int, align: str) -> np.ndarray:

@@ -25,31 +25,33 @@ from fase.simulation.deployment import (
     Deployment,
     PendingCycle,
     PeriodForecast,
-    allocate_and_observe,
     retrain_starts,
+    risk_of,
 )
-from fase.simulation.detection import draw_incidents
+from fase.simulation.detection import draw_incidents, observe
+from fase.simulation.lockstep import Allocation, CycleWork
 from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
 
 def paper_deploy(
     params: Params, world: World, state: State, forecaster: Forecaster, policy: Policy
-) -> PendingCycle:
+) -> CycleWork:
     """Steps 1–3 of one reference cycle and the request of step 4 (module docstring);
-    the record in ``state`` is left unchanged."""
+    the record in ``state`` is left unchanged. A generator of the cycle's two questions
+    (:mod:`fase.simulation.lockstep`)."""
     start, stop = params.period(state.cycle)
     first = max(0, start - forecaster.history_steps)  # Hawkes history before the window
     x = world.true_features[:, first:stop]
     true_window = world.true_counts[:, first:stop]
     calendar = world.features.hour_of_week(first, stop)
     request = ForecastRequest(first, x, true_window, start, stop, 0, calendar)
-    forecast = PeriodForecast.of(forecaster.forecast(request))
+    forecast = PeriodForecast.of((yield request))  # type: ignore[arg-type]
     true = world.true_counts[:, start:stop].T
     draws = draw_incidents(true, state.rng) if params.detection == "binomial" else None
-    risk, patrol, d, observed = allocate_and_observe(
-        forecast, true, policy, world.groups, params, draws
-    )
+    risk = risk_of(forecast, params)
+    patrol = yield Allocation(policy, risk)
+    d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
     deployment = Deployment(start, stop, forecast, risk, patrol, d, true, observed)
     counts = true_window.copy()
     counts[:, start - first :] = observed.T

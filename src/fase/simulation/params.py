@@ -8,6 +8,7 @@ B patrol units per bin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from fase.allocation.groups import Groups
 from fase.config import RunConfig, parse_duration
-from fase.data.features import FeatureSpec, build_features
+from fase.data.features import FeatureSpec, build_features, calendar_features
 from fase.data.pipeline import feature_spec
 from fase.data.tensors import Tensors, apply_scaler
 from fase.errors import FaseInputError
@@ -134,10 +135,20 @@ class FeatureMap:
     static: np.ndarray
     scaler: dict[str, list[float]]
 
+    @cached_property
+    def calendar(self) -> np.ndarray:
+        """(T, 4) calendar features of every bin, computed once (a forecast pass of the
+        simulator reads a slice instead of converting bin starts every time)."""
+        return calendar_features(self.starts)
+
+    @cached_property
+    def hours_of_week(self) -> np.ndarray:
+        """(T,) int64 local hour of the week of every bin (Monday 00:00 = 0)."""
+        return (self.starts.day_of_week * 24 + self.starts.hour).to_numpy(np.int64)
+
     def hour_of_week(self, lo: int, hi: int) -> np.ndarray:
-        """(hi − lo,) int64 local hour of the week of bins [lo, hi) (Monday 00:00 = 0)."""
-        starts = self.starts[lo:hi]
-        return (starts.day_of_week * 24 + starts.hour).to_numpy(np.int64)
+        """(hi − lo,) int64 local hour of the week of bins [lo, hi) (a copy)."""
+        return self.hours_of_week[lo:hi].copy()
 
     @property
     def margin(self) -> int:
@@ -157,7 +168,7 @@ class FeatureMap:
         first = max(0, lo - self.margin)
         raw = build_features(
             counts[:, first:hi],
-            self.starts[first:hi],
+            self.calendar[first:hi],
             self.static,
             self.spec,
             exposure[:, first:hi],

@@ -26,9 +26,17 @@ fixes the bins per pass; by default the block adapts (see :func:`deploy_period`)
 
 The forecast that scores P_k was made by a model trained on P_0..P_{k−1} at most, and
 each binomial draw is fixed per period (common random numbers across passes).
+
+A pass rebuilds only the features that can have changed: bin t's features read the
+record up to t − 1, so once rows < t of the period are settled they are final and kept;
+each pass builds the bins from its first unsettled one on (one bin per pass, hour by
+hour). The cycle is a generator of questions (:mod:`fase.simulation.lockstep`), so the
+passes of many simulations can be answered together.
 """
 
 from __future__ import annotations
+
+from collections.abc import Generator
 
 import numpy as np
 
@@ -43,15 +51,16 @@ from fase.simulation.deployment import (
     risk_of,
 )
 from fase.simulation.detection import draw_incidents, observe
+from fase.simulation.lockstep import Allocation, Answer, CycleWork, Question
 from fase.simulation.params import Params, World
 from fase.simulation.state import State
 
 
 def rolling_deploy(
     params: Params, world: World, state: State, forecaster: Forecaster, policy: Policy
-) -> PendingCycle:
+) -> CycleWork:
     """Deploy and observe period ``state.cycle``, and the request that retrains on it
-    (module docstring)."""
+    (module docstring); a generator of the cycle's questions."""
     start, stop = params.period(state.cycle)
     if stop > world.n_bins:
         raise FaseInputError(
@@ -59,7 +68,7 @@ def rolling_deploy(
             f"cycle {state.cycle + 1} needs bins up to {stop}, the data end at {world.n_bins}",
             "use fewer cycles or a shorter simulation.period",
         )
-    deployment = deploy_period(params, world, state, forecaster, policy, start, stop)
+    deployment = yield from deploy_period(params, world, state, forecaster, policy, start, stop)
     state = state.record(start, stop, deployment.observed.T, deployment.patrol.T)
     request = _training_request(params, world, state, forecaster.history_steps, stop)
     return PendingCycle(state, state.cycle - 1, deployment, request)
@@ -73,7 +82,7 @@ def deploy_period(
     policy: Policy,
     start: int,
     stop: int,
-) -> Deployment:
+) -> Generator[Question, Answer, Deployment]:
     """Forecast, allocate and observe [start, stop) at the causal fixed point.
 
     Rows (bins) [0, settled) of the period are final. Each pass forecasts the next
@@ -92,7 +101,7 @@ def deploy_period(
     length = stop - start
     block = params.forecast_block or length
     draws = draw_incidents(true, state.rng) if params.detection == "binomial" else None
-    record, exposure = state.observed.copy(), state.patrol.copy()
+    inputs = PassInputs(world, state, forecaster, start, stop)
     patrol = np.zeros_like(true)
     d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
     pieces: list[PeriodForecast] = []
@@ -100,10 +109,9 @@ def deploy_period(
     while settled < length:
         passes += 1
         lo, hi = start + settled, start + min(settled + block, length)
-        record[:, start:stop], exposure[:, start:stop] = observed.T, patrol.T
-        request = _forecast_request(world, record, exposure, forecaster, lo, hi)
-        forecast = PeriodForecast.of(forecaster.forecast(request))
-        allocated = policy.allocate(risk_of(forecast, params), world.groups)
+        request = inputs.request(observed, patrol, lo, hi)
+        forecast = PeriodForecast.of((yield request))  # type: ignore[arg-type]
+        allocated = yield Allocation(policy, risk_of(forecast, params))
         rows = slice(settled, settled + hi - lo)
         changed = np.flatnonzero((allocated != patrol[rows]).any(axis=1))
         final = hi - lo if changed.size == 0 else int(changed[0]) + 1
@@ -118,22 +126,44 @@ def deploy_period(
     return Deployment(start, stop, forecast, risk, patrol, d, true, observed, passes)
 
 
-def _forecast_request(
-    world: World,
-    record: np.ndarray,
-    exposure: np.ndarray,
-    forecaster: Forecaster,
-    lo: int,
-    hi: int,
-) -> ForecastRequest:
-    """Inputs for forecasting [lo, hi) from the record and the patrol exposure."""
-    first = max(0, lo - forecaster.warmup_steps - forecaster.history_steps)
-    x = world.features(record, exposure, first, hi)
-    counts = record[:, first:hi].copy()  # a snapshot: the record changes every pass
-    if np.isnan(x).any() or np.isnan(counts).any():
-        raise RuntimeError("a forecast input reads an unrecorded bin")  # a bug, not input
-    calendar = world.features.hour_of_week(first, hi)
-    return ForecastRequest(first, x, counts, lo, hi, forecaster.warmup_steps, calendar)
+class PassInputs:
+    """The forecast requests of one period's passes, from the record and the iterate.
+
+    Holds the lane's record and patrol history with the period's columns rewritten from
+    the iterate at every pass, and the scaled features of bins [first, stop) already
+    final: bin t's features read the record and the patrols up to t − 1, so once a pass
+    starts at ``lo`` (rows < lo settled), the features of bins ≤ lo no longer change.
+    """
+
+    def __init__(
+        self, world: World, state: State, forecaster: Forecaster, start: int, stop: int
+    ) -> None:
+        self.world, self.start, self.stop = world, start, stop
+        self.warmup, self.history = forecaster.warmup_steps, forecaster.history_steps
+        self.record, self.exposure = state.observed.copy(), state.patrol.copy()
+        self.first = max(0, start - self.warmup - self.history)  # the earliest bin read
+        self.x: np.ndarray | None = None  # features of bins [first, stop)
+        self.final = self.first  # features of bins [first, final) are final
+
+    def request(
+        self, observed: np.ndarray, patrol: np.ndarray, lo: int, hi: int
+    ) -> ForecastRequest:
+        """Inputs for forecasting [lo, hi) with the period's rows observed/patrolled as
+        ``observed``, ``patrol`` (L, N)."""
+        self.record[:, self.start : self.stop] = observed.T
+        self.exposure[:, self.start : self.stop] = patrol.T
+        fresh = self.world.features(self.record, self.exposure, self.final, hi)
+        if self.x is None:
+            self.x = np.empty((fresh.shape[0], self.stop - self.first, fresh.shape[2]), np.float32)
+        self.x[:, self.final - self.first : hi - self.first] = fresh
+        self.final = lo + 1  # every later pass starts after lo
+        first = max(0, lo - self.warmup - self.history)
+        x = self.x[:, first - self.first : hi - self.first].copy()
+        counts = self.record[:, first:hi].copy()  # a snapshot: the record changes every pass
+        if np.isnan(fresh).any() or np.isnan(counts).any():
+            raise RuntimeError("a forecast input reads an unrecorded bin")  # a bug, not input
+        calendar = self.world.features.hour_of_week(first, hi)
+        return ForecastRequest(first, x, counts, lo, hi, self.warmup, calendar)
 
 
 def _training_request(

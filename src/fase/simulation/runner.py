@@ -7,10 +7,13 @@ one replicate and no randomness in the environment.
 
 The simulations of every replicate (and, in :func:`simulate_policies`, of every policy)
 advance in lockstep, one cycle at a time: each deploys and observes its period, then
-all retrain together. With ``batched`` (the default) that retraining is one batched
-retraining of every copy (:func:`fase.forecasters.retrain_together`: slice k equals
-copy k retrained alone up to float rounding); without, each copy retrains alone, and
-the numbers are those of running the simulations one after another.
+all retrain together. With ``batched`` (the default) the deployments advance pass by
+pass, each pass's forecasts of every copy one vectorised forward pass and its
+allocations one call per policy (:mod:`fase.simulation.lockstep`), and the retraining
+is one batched retraining of every copy (:func:`fase.forecasters.retrain_together`:
+slice k equals copy k retrained alone up to float rounding); without, each copy
+forecasts and retrains alone, and the numbers are those of running the simulations one
+after another.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from fase.allocation.policies import Policy
 from fase.forecasters import retrain_together
 from fase.forecasters.base import Forecaster
 from fase.simulation.deployment import CycleOutcome
+from fase.simulation.lockstep import work_together
 from fase.simulation.metrics import PAPER_COLUMNS, PER_AREA_ARRAYS, cycle_metrics, paper_row
 from fase.simulation.metrics import per_area as per_area_metrics
 from fase.simulation.params import Params, World
 from fase.simulation.state import initial_state
-from fase.simulation.step import deploy
+from fase.simulation.step import deploy_work
 
 ForecasterFactory = Callable[[int], Forecaster]
 """Maps a replicate's integer seed to a fresh forecaster holding the trained weights."""
@@ -118,10 +122,11 @@ def run_lanes(
     collected = [_Collector(keep_outcomes) for _ in lanes]
     forecasters = [lane.forecaster for lane in lanes]
     for _ in range(params.cycles):
-        pending = [
-            deploy(params, world, state, lane.forecaster, lane.policy)
+        works = [
+            deploy_work(params, world, state, lane.forecaster, lane.policy)
             for state, lane in zip(states, lanes, strict=True)
         ]
+        pending = work_together(works, forecasters, world.groups, batched)
         requests = [cycle.request for cycle in pending]
         if batched:
             losses = retrain_together(forecasters, requests)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call, vmap
 
 from fase.errors import FaseInputError
 from fase.io import write_npz
@@ -128,6 +129,44 @@ def forecast_span(
     }
     expected = arrays.pop("expected")
     return SpanForecast(start, end, arrays, expected, law.name, law.eps)
+
+
+@torch.no_grad()
+def forecast_copies(
+    template: nn.Module,
+    stacked: Mapping[str, torch.Tensor],
+    x: torch.Tensor,
+    y_hist: torch.Tensor,
+    skip: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray, CountDistribution]:
+    """K copies of one network, each forecasting its own sample, as one vectorised
+    forward pass (``torch.func.vmap`` of ``functional_call``); the pass of copy k is the
+    one :func:`forecast_span` runs over one chunk.
+
+    Args:
+        template: the network (any copy); run in eval mode with the stacked weights.
+        stacked: every parameter and buffer of the K copies, stacked along a leading
+            axis (``torch.func.stack_module_state``), on the samples' device.
+        x: (K, N, W, F) the copies' features of bins [begin, end).
+        y_hist: (K, N, P + W) their counts of bins [begin − P, end).
+        skip: the first ``skip`` output bins are warm-up, dropped.
+    Returns:
+        float32 parameters (K, W − skip, N) by name, the expected counts (K, W − skip, N)
+        and the law (for its name and clamp). Copy k's equal :func:`forecast_span`'s for
+        copy k up to float rounding (batched matrix products sum in another order).
+    """
+    template.eval()
+
+    def forward(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> dict:
+        return functional_call(template, weights, (x[None], y[None]))
+
+    outputs = vmap(forward)(dict(stacked), x, y_hist)
+    params = {k: v[:, 0, :, skip:] for k, v in outputs.items()}  # (K, N, L)
+    law = template.distribution(params)
+    params["expected"] = law.mean
+    arrays = {k: v.transpose(1, 2).cpu().numpy().astype(np.float32) for k, v in params.items()}
+    expected = arrays.pop("expected")
+    return arrays, expected, law
 
 
 def _prefix(split: str) -> str:
