@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fase.data.features import FeatureSpec, build_features, rolling_mean
+from fase.data.features import FeatureSpec, build_features, calendar_features, rolling_mean
 
 TZ = "America/Chicago"
 
@@ -65,6 +65,23 @@ def test_pandas_fill_head_equals_pandas_rolling() -> None:
     # The worked example of the reference: roll24 at t = 1 is y0 / 2.
     assert rolling_mean(np.array([[4.0, 0.0, 0.0]]), 24, "pandas_fill")[0, 1] == 2.0
     assert rolling_mean(np.array([[4.0, 0.0, 0.0]]), 24, "available")[0, 1] == 4.0
+
+
+@pytest.mark.parametrize("first", [0, 1, 5, 30, 59])
+def test_features_from_a_later_bin_equal_the_whole_series_tail(first: int) -> None:
+    """``first``: the features of bins [first, T) only, the earlier counts as history;
+    equal to the bit to the tail of the whole build (given as bin starts or as their
+    calendar features)."""
+    rng = np.random.default_rng(4)
+    starts = pd.date_range("2016-11-05", periods=60, freq="1h", tz=TZ)
+    y = rng.poisson(1.3, size=(3, 60)).astype(float)
+    exposure = rng.uniform(0, 4, size=(3, 60))
+    static = rng.uniform(size=(3, 3))
+    spec = FeatureSpec(window_bins=(4, 10))
+    whole = build_features(y, starts, static, spec, exposure)
+    tail = build_features(y, calendar_features(starts), static, spec, exposure, first=first)
+    assert tail.shape == (3, 60 - first, 13)
+    np.testing.assert_array_equal(tail, whole[:, first:])
 
 
 def test_no_feature_at_or_before_t_depends_on_y_t() -> None:

@@ -3,6 +3,7 @@ independence of the chunking, and the artefact."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from tests.training.helpers import HAWKES_BINS, synthetic_series, tiny_model
 from fase.io import read_npz
 from fase.models import forecast_warmup
 from fase.training import CountSeries, forecast_span, read_forecast, write_forecast
+from fase.training.forecast import SpanForecast
 
 START, END = 200, 300
 
@@ -100,3 +102,26 @@ def test_artefact_stores_test_unprefixed_and_validation_prefixed(tmp_path: Path)
     assert read_forecast(path, "val").start == 200
     with pytest.raises(ValueError):
         write_forecast(tmp_path / "x.npz", {"val": forecasts["val"]}, bin_start)
+
+
+def test_rows_and_concat_give_back_the_span() -> None:
+    """Rows of a span, concatenated again, are the span (parameters, expected counts and
+    likelihood); pieces that leave a gap or differ in distribution are refused."""
+    model = tiny_model()
+    series = series_for(model)
+    span = forecast_span(model, series, 40, 70, warmup=forecast_warmup(model))
+    pieces = [span.rows(0, 7), span.rows(7, 8), span.rows(8, 30)]
+    assert [(p.start, p.end) for p in pieces] == [(40, 47), (47, 48), (48, 70)]
+    whole = SpanForecast.concat(pieces)
+    assert (whole.start, whole.end, whole.distribution) == (40, 70, span.distribution)
+    for name, values in span.params.items():
+        np.testing.assert_array_equal(whole.params[name], values)
+    np.testing.assert_array_equal(whole.expected, span.expected)
+    counts = torch.from_numpy(np.rint(span.expected.astype(np.float64)))
+    torch.testing.assert_close(
+        whole.to_distribution().log_prob(counts), span.to_distribution().log_prob(counts)
+    )
+    with pytest.raises(ValueError, match="consecutive"):
+        SpanForecast.concat([pieces[0], pieces[2]])
+    with pytest.raises(ValueError, match="one distribution"):
+        SpanForecast.concat([pieces[0], replace(pieces[1], distribution="poisson")])

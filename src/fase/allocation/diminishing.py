@@ -16,7 +16,8 @@ Method (exact up to a 1-D bisection at machine precision):
    φ(s) = V_lead(s) + V_follow(r·s) + V_free(B − (1+r)·s) is concave in s with slope
    φ'(s) = m_lead(s) + r·m_follow(r·s) − (1+r)·m_free(B − (1+r)s), where m_g is group g's
    water-level marginal value e^{−θ_g/κ}/κ (0 once its positive-risk areas are capped).
-   φ' is non-increasing, so s* is found by bisection (64 halvings).
+   φ' is non-increasing, so s* is found by bisection (at most 64 halvings; it stops
+   once every row's interval can no longer be halved in floating point).
 
 Risk is clipped at 0 (a negative μ would make the objective convex) and rescaled per
 step by its maximum, which leaves the optimum unchanged and keeps e^{−θ/κ} in range.
@@ -128,6 +129,8 @@ def _solve_on_line(
             - (1 + ratio) * _marginal(free_curve, budget - (1 + ratio) * s, kappa)
         )
         rising = slope > 0
+        if np.all(np.where(rising, s == low, s == high)):
+            break  # every midpoint rounds to an end: no later halving moves either end
         low = np.where(rising, s, low)
         high = np.where(rising, high, s)
     s = high

@@ -50,9 +50,11 @@ class SimulationConfig(Strict):
         study_floor_share: the study also runs every policy with the patrol floor
             share·B/N (0: no floor variants).
         batched: the replicates (and the study's policies × replicates) advance in
-            lockstep and retrain as one batched model (``torch.func.vmap``), equal to
-            separate retrainings up to float rounding; ``False``: each copy retrains
-            alone, and the study may use worker processes instead.
+            lockstep: every pass's forecasts of all copies are one vectorised forward
+            pass, their allocations one call per policy, and the copies retrain as one
+            batched model (``torch.func.vmap``; :mod:`fase.simulation.lockstep`), equal
+            to separate runs up to float rounding; ``False``: each copy forecasts and
+            retrains alone, and the study may use worker processes instead.
         capture: on a GPU, each retraining of one copy replays one step captured as a
             CUDA graph (:mod:`fase.training.captured`) instead of launching its kernels
             one by one, with the eager step's numbers; ignored on a CPU and by batched

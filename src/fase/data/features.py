@@ -108,8 +108,10 @@ def build_features(
     static: np.ndarray,
     spec: FeatureSpec,
     exposure: np.ndarray | None = None,
+    first: int = 0,
 ) -> np.ndarray:
-    """Feature tensor X (N, T, F) float32, F = len(spec.names) (13 by default).
+    """Feature tensor X (N, T − first, F) float32 of bins [first, T), F = len(spec.names)
+    (13 by default); the bins before ``first`` serve as the count history only.
 
     Args:
         y: (N, T) counts (observed counts in the simulator).
@@ -119,19 +121,20 @@ def build_features(
         static: (N, 3) static demographics.
         spec: lags, windows and head rule.
         exposure: (N, T) patrol units per bin; the feature at t is exposure[:, t−1].
+        first: the first bin to return (the simulator builds one new bin per pass).
     """
     n, t_len = y.shape
     y64 = np.asarray(y, dtype=np.float64)
-    x = np.empty((n, t_len, len(spec.names)), dtype=np.float32)
+    x = np.empty((n, t_len - first, len(spec.names)), dtype=np.float32)
     for k in range(1, spec.lags + 1):
-        x[:, :, k - 1] = lagged(y64, k)
+        x[:, :, k - 1] = lagged(y64, k)[:, first:]
     for j, window in enumerate(spec.window_bins):
-        x[:, :, spec.lags + j] = rolling_mean(y64, window, spec.rolling_head)
+        x[:, :, spec.lags + j] = rolling_mean(y64, window, spec.rolling_head)[:, first:]
     c0 = spec.n_count_features
     calendar = starts if isinstance(starts, np.ndarray) else calendar_features(starts)
-    x[:, :, c0 : c0 + 4] = calendar[None, :, :]
+    x[:, :, c0 : c0 + 4] = calendar[None, first:, :]
     x[:, :, c0 + 4 : c0 + 7] = np.asarray(static, dtype=np.float64)[:, None, :]
     x[:, :, spec.exposure_index] = (
-        0.0 if exposure is None else lagged(np.asarray(exposure, np.float64), 1)
+        0.0 if exposure is None else lagged(np.asarray(exposure, np.float64), 1)[:, first:]
     )
     return x

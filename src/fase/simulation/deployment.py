@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
 
 from fase.forecasters.base import TrainingRequest
+from fase.models.distributions import CountDistribution
 from fase.simulation.params import Params
 from fase.simulation.state import State
 from fase.training.forecast import SpanForecast
@@ -26,24 +28,34 @@ class PeriodForecast:
         expected: (L, N) float64 expected count E[Y] ((1 − π)·μ for ZINB).
         log_prob: maps counts (L, N) to log p(counts) (L, N) float64 (non-integer counts
             go through the continuous extension of y!).
+        span: the forecaster's forecast these come from (None for one built by hand);
+            with it, rows and concatenations stay one forecast, whose likelihood is one
+            evaluation of one distribution however many passes made it.
     """
 
     mu: np.ndarray
     expected: np.ndarray
     log_prob: Callable[[np.ndarray], np.ndarray]
+    span: SpanForecast | None = None
 
     @classmethod
     def of(cls, span: SpanForecast) -> PeriodForecast:
-        """A forecaster's forecast of the period's bins."""
-        distribution = span.to_distribution()
+        """A forecaster's forecast of the period's bins (its distribution is built when a
+        metric first asks for a likelihood, not at every pass of the fixed point)."""
+
+        @cache
+        def distribution() -> CountDistribution:
+            return span.to_distribution()
 
         def log_prob(counts: np.ndarray) -> np.ndarray:
-            return distribution.log_prob(torch.from_numpy(np.asarray(counts, float))).numpy()
+            return distribution().log_prob(torch.from_numpy(np.asarray(counts, float))).numpy()
 
-        return cls(span.mu, span.expected.astype(np.float64), log_prob)
+        return cls(span.mu, span.expected.astype(np.float64), log_prob, span)
 
     def rows(self, lo: int, hi: int) -> PeriodForecast:
         """The forecast of rows [lo, hi) only."""
+        if self.span is not None:
+            return PeriodForecast.of(self.span.rows(lo, hi))
         n = self.mu.shape[0]
 
         def log_prob(counts: np.ndarray) -> np.ndarray:
@@ -56,6 +68,9 @@ class PeriodForecast:
     @staticmethod
     def concat(pieces: list[PeriodForecast]) -> PeriodForecast:
         """Consecutive row blocks stacked into one forecast."""
+        spans = [p.span for p in pieces]
+        if all(span is not None for span in spans):
+            return PeriodForecast.of(SpanForecast.concat(spans))  # type: ignore[arg-type]
         edges = np.cumsum([0, *(p.mu.shape[0] for p in pieces)])
 
         def log_prob(counts: np.ndarray) -> np.ndarray:

@@ -155,25 +155,33 @@ class FeatureMap:
         """Bins of past counts a feature at t reads: max(lags, longest window) (≥ 1)."""
         return max(self.spec.lags, *self.spec.window_bins, 1)
 
-    def __call__(self, counts: np.ndarray, exposure: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    def __call__(
+        self, counts: np.ndarray, exposure: np.ndarray, lo: int, hi: int, offset: int = 0
+    ) -> np.ndarray:
         """Scaled features (N, hi − lo, F) float32 of bins [lo, hi).
 
         Args:
-            counts: (N, ≥ hi) count record; only bins [lo − margin, hi − 1] are read.
-            exposure: (N, ≥ hi) patrol units per bin; the feature at t is exposure[t − 1].
+            counts: (N, ≥ hi − offset) count record whose column 0 is bin ``offset``;
+                only bins [lo − margin, hi − 1] are read (offset ≤ max(0, lo − margin)).
+            exposure: patrol units per bin, laid out as ``counts``; the feature at t is
+                exposure[t − 1].
 
         Built on bins [max(0, lo − margin), hi), so every feature of [lo, hi) equals the
         one computed on the whole series (the head rule only touches the first bins).
         """
         first = max(0, lo - self.margin)
+        if not 0 <= offset <= first:
+            raise ValueError(f"the record starts at bin {offset}, features read from {first}")
+        columns = slice(first - offset, hi - offset)
         raw = build_features(
-            counts[:, first:hi],
+            counts[:, columns],
             self.calendar[first:hi],
             self.static,
             self.spec,
-            exposure[:, first:hi],
+            exposure[:, columns],
+            first=lo - first,
         )
-        return apply_scaler(raw[:, lo - first :], self.scaler)
+        return apply_scaler(raw, self.scaler)
 
 
 @dataclass(frozen=True)

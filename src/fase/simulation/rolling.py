@@ -129,8 +129,9 @@ def deploy_period(
 class PassInputs:
     """The forecast requests of one period's passes, from the record and the iterate.
 
-    Holds the lane's record and patrol history with the period's columns rewritten from
-    the iterate at every pass, and the scaled features of bins [first, stop) already
+    Holds the lane's record and patrol history of the bins the passes read (from the
+    features' margin before ``first`` up to ``stop``), the period's columns rewritten
+    from the iterate at every pass, and the scaled features of bins [first, stop) already
     final: bin t's features read the record and the patrols up to t − 1, so once a pass
     starts at ``lo`` (rows < lo settled), the features of bins ≤ lo no longer change.
     """
@@ -140,8 +141,10 @@ class PassInputs:
     ) -> None:
         self.world, self.start, self.stop = world, start, stop
         self.warmup, self.history = forecaster.warmup_steps, forecaster.history_steps
-        self.record, self.exposure = state.observed.copy(), state.patrol.copy()
         self.first = max(0, start - self.warmup - self.history)  # the earliest bin read
+        self.base = max(0, self.first - world.features.margin)  # column 0 of the copies
+        self.record = state.observed[:, self.base : stop].copy()
+        self.exposure = state.patrol[:, self.base : stop].copy()
         self.x: np.ndarray | None = None  # features of bins [first, stop)
         self.final = self.first  # features of bins [first, final) are final
 
@@ -150,16 +153,16 @@ class PassInputs:
     ) -> ForecastRequest:
         """Inputs for forecasting [lo, hi) with the period's rows observed/patrolled as
         ``observed``, ``patrol`` (L, N)."""
-        self.record[:, self.start : self.stop] = observed.T
-        self.exposure[:, self.start : self.stop] = patrol.T
-        fresh = self.world.features(self.record, self.exposure, self.final, hi)
+        period = slice(self.start - self.base, self.stop - self.base)
+        self.record[:, period], self.exposure[:, period] = observed.T, patrol.T
+        fresh = self.world.features(self.record, self.exposure, self.final, hi, self.base)
         if self.x is None:
             self.x = np.empty((fresh.shape[0], self.stop - self.first, fresh.shape[2]), np.float32)
         self.x[:, self.final - self.first : hi - self.first] = fresh
         self.final = lo + 1  # every later pass starts after lo
         first = max(0, lo - self.warmup - self.history)
         x = self.x[:, first - self.first : hi - self.first].copy()
-        counts = self.record[:, first:hi].copy()  # a snapshot: the record changes every pass
+        counts = self.record[:, first - self.base : hi - self.base].copy()  # a snapshot
         if np.isnan(fresh).any() or np.isnan(counts).any():
             raise RuntimeError("a forecast input reads an unrecorded bin")  # a bug, not input
         calendar = self.world.features.hour_of_week(first, hi)

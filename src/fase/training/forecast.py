@@ -28,8 +28,9 @@ Artefact ``RUN_DIR/forecast/forecast.npz`` (no pickle), every array (T, N) unles
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,31 @@ class SpanForecast:
         """The distribution of bins ``rows`` of the span, float64 parameters (T', N)."""
         params = {k: torch.from_numpy(v[rows].astype(np.float64)) for k, v in self.params.items()}
         return count_distribution(self.distribution, params, eps=self.eps)
+
+    def rows(self, lo: int, hi: int) -> SpanForecast:
+        """The forecast of rows [lo, hi) of the span (bins [start + lo, start + hi))."""
+        params = {k: v[lo:hi] for k, v in self.params.items()}
+        expected = self.expected[lo:hi]
+        return SpanForecast(self.start + lo, self.start + hi, params, expected, *self._law)
+
+    @staticmethod
+    def concat(pieces: Sequence[SpanForecast]) -> SpanForecast:
+        """Consecutive forecasts of one distribution as one span.
+
+        Raises:
+            ValueError: the pieces are not consecutive or differ in their distribution.
+        """
+        laws = {piece._law for piece in pieces}
+        gaps = [a.end != b.start for a, b in pairwise(pieces)]
+        if not pieces or len(laws) != 1 or any(gaps):
+            raise ValueError("only consecutive forecasts of one distribution concatenate")
+        params = {k: np.concatenate([p.params[k] for p in pieces]) for k in pieces[0].params}
+        expected = np.concatenate([p.expected for p in pieces])
+        return SpanForecast(pieces[0].start, pieces[-1].end, params, expected, *laws.pop())
+
+    @property
+    def _law(self) -> tuple[str, float | None]:
+        return self.distribution, self.eps
 
     @classmethod
     def of_distribution(cls, start: int, end: int, distribution: CountDistribution) -> SpanForecast:
