@@ -18,7 +18,7 @@ from tests.training.helpers import synthetic_series, tiny_model
 
 from fase.runtime import torch_seeded
 from fase.training.passes import train_epochs
-from fase.training.replicates import ReplicateJob, train_replicates
+from fase.training.replicates import ReplicateJob, device_dropout_scale, train_replicates
 from fase.training.windows import CountSeries
 
 K = 3
@@ -112,6 +112,51 @@ def test_same_seeds_give_the_same_numbers() -> None:
     assert first_losses == second_losses
     for a, b in zip(first, second, strict=True):
         assert largest_gap(a, b) == 0.0
+
+
+def test_device_masks_keep_one_minus_p_scaled_and_follow_their_seed() -> None:
+    """The masks the batched retraining draws off the CPU (here on the CPU generator, the
+    same code): values 0 or 1/q with q = 0.7 in float32, a kept share within 4 standard
+    errors of q, the same mask for the same seed and another for another seed."""
+    generator = torch.Generator()
+    shape = (4, 9, 16, 8)
+    first = device_dropout_scale(shape, 0.3, generator.manual_seed(5), torch.float32)
+    again = device_dropout_scale(shape, 0.3, generator.manual_seed(5), torch.float32)
+    other = device_dropout_scale(shape, 0.3, generator.manual_seed(6), torch.float32)
+    keep = torch.tensor(1.0) / torch.tensor(0.7)  # float32, as nn.Dropout scales
+    assert first.shape == shape and first.dtype == torch.float32
+    assert set(first.unique().tolist()) == {0.0, keep.item()}
+    share, n = float((first > 0).float().mean()), first.numel()
+    assert abs(share - 0.7) < 4 * (0.7 * 0.3 / n) ** 0.5
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_batched_retraining_with_dropout_repeats_for_the_same_seeds() -> None:
+    """With dropout on a GPU the masks are drawn there: the same seeds give the same
+    numbers, and dropout changes them."""
+    model = tiny_model(dropout=0.3).cuda()
+
+    def run(dropout: float) -> list[list[float]]:
+        network = copy.deepcopy(model)
+        for layer in network.modules():
+            if hasattr(layer, "p"):
+                layer.p = dropout
+        jobs = [
+            ReplicateJob(
+                copy.deepcopy(network),
+                copy_series(k, torch.float32, model.history_steps).to("cuda"),
+                STARTS,
+                torch.Generator().manual_seed(k),
+                100 + k,
+            )
+            for k in range(K)
+        ]
+        return train_replicates(jobs, epochs=2, grad_clip=5.0, **SETTINGS)
+
+    first = run(0.3)
+    assert first == run(0.3)
+    assert first != run(0.0)
 
 
 def test_copies_need_the_same_number_of_windows() -> None:
