@@ -12,6 +12,8 @@ the warm-up, are dropped. With ``warmup`` ≥ the model's dependence on the past
 STGNN's receptive field − 1, and the Hawkes memory H when its history restarts at the
 pass start), the result does not depend on the chunking, and every bin t is forecast
 from features up to t and true counts up to t − 1 (causal, one step ahead).
+:func:`forecast_copies` runs that pass for K copies of one network at once, each on its
+own sample (the feedback simulator's lockstep passes).
 
 Artefact ``RUN_DIR/forecast/forecast.npz`` (no pickle), every array (T, N) unless stated
 (float32 for networks, float64 for the statistical baselines):
