@@ -452,9 +452,10 @@ class StackedForecasts:
             weights = {name: value.index_select(0, index) for name, value in weights.items()}
         first = asked[0][1]  # every request of the round has its geometry
         begin = max(0, first.start - first.offset - first.warmup)  # the pass's first column
-        samples = [_sample(request, begin, history) for _, request in asked]
-        x = torch.from_numpy(np.stack([s[0] for s in samples])).to(device)
-        y_hist = torch.from_numpy(np.stack([s[1] for s in samples])).to(device)
+        x, y_hist = (
+            torch.from_numpy(part).to(device)
+            for part in _samples([request for _, request in asked], begin, history)
+        )
         skip = first.start - first.offset - begin  # warm-up outputs
         template = self._network_of(asked[0][0])
         arrays, expected, law = forecast_copies(template, weights, x, y_hist, skip)
@@ -490,15 +491,22 @@ def _geometry(request: ForecastRequest) -> tuple:
     )
 
 
-def _sample(request: ForecastRequest, begin: int, history: int) -> tuple[np.ndarray, np.ndarray]:
-    """The sample :meth:`NeuralForecaster.forecast` gives its network, float32: x of the
-    request's columns [begin, stop) (N, W, F) and the counts of [begin − P, stop)
-    (N, P + W), zero before column 0 (as :class:`CountSeries` pads)."""
-    lo, hi = begin, request.stop - request.offset
-    x = np.asarray(request.x[:, lo:hi], np.float32)
-    counts = np.zeros((request.counts.shape[0], history + hi - lo), np.float32)
+def _samples(
+    requests: Sequence[ForecastRequest], begin: int, history: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples :meth:`NeuralForecaster.forecast` gives its network, one per request
+    of one geometry, float32, written once into the batch: x of the requests' columns
+    [begin, stop) (K, N, W, F) and the counts of [begin − P, stop) (K, N, P + W), zero
+    before column 0 (as :class:`CountSeries` pads)."""
+    first = requests[0]
+    lo, hi = begin, first.stop - first.offset
+    nodes, features = first.x.shape[0], first.x.shape[2]
+    x = np.empty((len(requests), nodes, hi - lo, features), np.float32)
+    counts = np.zeros((len(requests), nodes, history + hi - lo), np.float32)
     known = max(0, lo - history)
-    counts[:, counts.shape[1] - (hi - known) :] = request.counts[:, known:hi]
+    for k, request in enumerate(requests):
+        x[k] = request.x[:, lo:hi]
+        counts[k, :, counts.shape[2] - (hi - known) :] = request.counts[:, known:hi]
     return x, counts
 
 

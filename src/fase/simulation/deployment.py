@@ -28,15 +28,11 @@ class PeriodForecast:
         expected: (L, N) float64 expected count E[Y] ((1 − π)·μ for ZINB).
         log_prob: maps counts (L, N) to log p(counts) (L, N) float64 (non-integer counts
             go through the continuous extension of y!).
-        span: the forecaster's forecast these come from (None for one built by hand);
-            with it, rows and concatenations stay one forecast, whose likelihood is one
-            evaluation of one distribution however many passes made it.
     """
 
     mu: np.ndarray
     expected: np.ndarray
     log_prob: Callable[[np.ndarray], np.ndarray]
-    span: SpanForecast | None = None
 
     @classmethod
     def of(cls, span: SpanForecast) -> PeriodForecast:
@@ -50,36 +46,7 @@ class PeriodForecast:
         def log_prob(counts: np.ndarray) -> np.ndarray:
             return distribution().log_prob(torch.from_numpy(np.asarray(counts, float))).numpy()
 
-        return cls(span.mu, span.expected.astype(np.float64), log_prob, span)
-
-    def rows(self, lo: int, hi: int) -> PeriodForecast:
-        """The forecast of rows [lo, hi) only."""
-        if self.span is not None:
-            return PeriodForecast.of(self.span.rows(lo, hi))
-        n = self.mu.shape[0]
-
-        def log_prob(counts: np.ndarray) -> np.ndarray:
-            full = np.zeros((n, *np.shape(counts)[1:]))
-            full[lo:hi] = counts
-            return self.log_prob(full)[lo:hi]
-
-        return PeriodForecast(self.mu[lo:hi], self.expected[lo:hi], log_prob)
-
-    @staticmethod
-    def concat(pieces: list[PeriodForecast]) -> PeriodForecast:
-        """Consecutive row blocks stacked into one forecast."""
-        spans = [p.span for p in pieces]
-        if all(span is not None for span in spans):
-            return PeriodForecast.of(SpanForecast.concat(spans))  # type: ignore[arg-type]
-        edges = np.cumsum([0, *(p.mu.shape[0] for p in pieces)])
-
-        def log_prob(counts: np.ndarray) -> np.ndarray:
-            parts = zip(pieces, edges[:-1], edges[1:], strict=True)
-            return np.concatenate([p.log_prob(counts[a:b]) for p, a, b in parts])
-
-        mu = np.concatenate([p.mu for p in pieces])
-        expected = np.concatenate([p.expected for p in pieces])
-        return PeriodForecast(mu, expected, log_prob)
+        return cls(span.mu, span.expected.astype(np.float64), log_prob)
 
 
 @dataclass(frozen=True)

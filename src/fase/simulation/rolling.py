@@ -54,6 +54,7 @@ from fase.simulation.detection import draw_incidents, observe
 from fase.simulation.lockstep import Allocation, Answer, CycleWork, Question
 from fase.simulation.params import Params, World
 from fase.simulation.state import State
+from fase.training.forecast import SpanForecast
 
 
 def rolling_deploy(
@@ -104,24 +105,24 @@ def deploy_period(
     inputs = PassInputs(world, state, forecaster, start, stop)
     patrol = np.zeros_like(true)
     d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
-    pieces: list[PeriodForecast] = []
+    pieces: list[SpanForecast] = []  # the settled rows of each pass's forecast
     settled = passes = 0
     while settled < length:
         passes += 1
         lo, hi = start + settled, start + min(settled + block, length)
         request = inputs.request(observed, patrol, lo, hi)
-        forecast = PeriodForecast.of((yield request))  # type: ignore[arg-type]
-        allocated = yield Allocation(policy, risk_of(forecast, params))
+        span: SpanForecast = yield request  # type: ignore[assignment]
+        allocated = yield Allocation(policy, risk_of(PeriodForecast.of(span), params))
         rows = slice(settled, settled + hi - lo)
         changed = np.flatnonzero((allocated != patrol[rows]).any(axis=1))
         final = hi - lo if changed.size == 0 else int(changed[0]) + 1
-        pieces.append(forecast.rows(0, final))
+        pieces.append(span.rows(0, final))
         patrol[rows] = allocated
         d, observed = observe(true, patrol, params.budget, params.p_base, params.p_max, draws)
         settled += final
         if params.forecast_block is None and passes >= 2 and final == 1:
             block = 1  # the allocation follows every recorded count: go hour by hour
-    forecast = PeriodForecast.concat(pieces)
+    forecast = PeriodForecast.of(SpanForecast.concat(pieces))  # one likelihood for all
     risk = risk_of(forecast, params)
     return Deployment(start, stop, forecast, risk, patrol, d, true, observed, passes)
 
